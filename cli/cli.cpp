@@ -1,0 +1,87 @@
+#include "cli/cli.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+#include "cli/context.hpp"
+#include "core/redact.hpp"
+#include "core/suggest.hpp"
+
+namespace podlift::cli {
+
+const Config& Context::config(bool require_secrets) {
+  if (!config_) {
+    LoadOptions opts;
+    opts.require_secrets = require_secrets;
+    config_ = load_config(config_path, opts);
+    for (const auto& [name, value] : config_->secrets) register_secret(value);
+  }
+  return *config_;
+}
+
+namespace {
+std::vector<Command> command_table() {
+  std::vector<Command> all;
+  for (auto group : {basic_commands, config_commands, deploy_commands, inspect_commands,
+                     planned_commands}) {
+    for (auto& c : group()) all.push_back(std::move(c));
+  }
+  return all;
+}
+}  // namespace
+
+int run(int argc, char** argv) {
+  setup_logging(false);
+  Context ctx;
+  if (const char* c = std::getenv("PODLIFT_CONFIG"); c && *c) ctx.config_path = c;
+  CLI::App app{"podlift: push-to-deploy onto your own servers, with zero downtime", "podlift"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("podlift ") + PODLIFT_VERSION);
+  app.add_option("-c,--config", ctx.config_path, "podlift.yml to use (env PODLIFT_CONFIG)");
+  app.add_flag("-v,--verbose", ctx.verbose, "show build output and debug messages")
+      ->each([](const std::string&) { setup_logging(true); });
+
+  auto table = command_table();
+  std::vector<std::string> names;
+  for (auto& cmd : table) {
+    names.emplace_back(cmd.name);
+    CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
+    cmd.define(*sub, ctx);
+  }
+
+  // An unknown command gets a suggestion rather than CLI11's generic "not expected" text.
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-c" || a == "--config") {
+      ++i;
+      continue;
+    }
+    if (a.empty() || a[0] == '-') continue;
+    if (std::find(names.begin(), names.end(), a) == names.end()) {
+      std::fprintf(stderr, "podlift: error: unknown command \"%s\"%s\nRun `podlift --help` for the list.\n",
+                   a.c_str(), did_you_mean(a, names).c_str());
+      return static_cast<int>(ExitCode::kUsage);
+    }
+    break;
+  }
+
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      int rc = app.exit(e);
+      return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+    }
+    return ctx.exit_code;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "podlift: error: %s\n", redact(e.what()).c_str());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "podlift: error: %s\n", redact(e.what()).c_str());
+    return static_cast<int>(ExitCode::kFailure);
+  }
+}
+
+}  // namespace podlift::cli

@@ -1,0 +1,390 @@
+// The config model's scalar settings: the settings() table, set_setting (the one place a scalar is
+// parsed and validated, used by the YAML loader, PODLIFT_* overrides and flags), describe(), and
+// durations.
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <limits>
+#include <type_traits>
+
+#include "core/config_detail.hpp"
+#include "core/error.hpp"
+
+namespace podlift {
+
+using config_detail::in_quotes;
+
+namespace config_detail {
+
+namespace {
+char lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+// Optimal string alignment distance: Levenshtein plus adjacent transpositions ("retian").
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1])) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+}  // namespace
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  size_t limit = word.size() <= 3 ? 1 : 2;
+  const std::string* best = nullptr;
+  size_t best_distance = limit + 1;
+  for (const auto& candidate : candidates) {
+    size_t distance = edit_distance(word, candidate);
+    if (distance < best_distance) {
+      best = &candidate;
+      best_distance = distance;
+    }
+  }
+  return best ? " (did you mean " + in_quotes(*best) + "?)" : "";
+}
+
+bool is_env_name(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+std::optional<long long> parse_integer(std::string_view text) {
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+int parse_port(const std::string& what, const std::string& text) {
+  auto value = parse_integer(text);
+  if (!value)
+    throw ConfigError("expected a number for " + in_quotes(what) + ", got " + in_quotes(text));
+  if (*value < 1 || *value > 65535) {
+    throw ConfigError(in_quotes(what) + " must be a port between 1 and 65535, got " +
+                      in_quotes(text));
+  }
+  return static_cast<int>(*value);
+}
+
+std::string in_quotes(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string redact(std::string text, const std::map<std::string, std::string>& secrets) {
+  for (const auto& [name, value] : secrets) {
+    if (value.empty()) continue;
+    for (size_t at = text.find(value); at != std::string::npos; at = text.find(value, at)) {
+      text.replace(at, value.size(), "[redacted]");
+      at += std::string_view("[redacted]").size();
+    }
+  }
+  return text;
+}
+
+}  // namespace config_detail
+
+namespace {
+
+// Calls f with a reference to the field behind a scalar setting's key (std::string, int or
+// Millis; const when `config` is). Returns false for a key that is not a scalar setting.
+template <typename C, typename F>
+bool with_field(C& config, std::string_view key, F&& f) {
+  if (key == "service") {
+    f(config.service);
+  } else if (key == "image") {
+    f(config.image);
+  } else if (key == "app_port") {
+    f(config.app_port);
+  } else if (key == "build.context") {
+    f(config.build.context);
+  } else if (key == "build.dockerfile") {
+    f(config.build.dockerfile);
+  } else if (key == "healthcheck.path") {
+    f(config.healthcheck.path);
+  } else if (key == "healthcheck.host") {
+    f(config.healthcheck.host);
+  } else if (key == "healthcheck.interval") {
+    f(config.healthcheck.interval);
+  } else if (key == "healthcheck.timeout") {
+    f(config.healthcheck.timeout);
+  } else if (key == "healthcheck.deadline") {
+    f(config.healthcheck.deadline);
+  } else if (key == "nginx.server_name") {
+    f(config.nginx.server_name);
+  } else if (key == "nginx.listen") {
+    f(config.nginx.listen);
+  } else if (key == "ssh.known_hosts") {
+    f(config.ssh.known_hosts);
+  } else if (key == "ssh.connect_timeout") {
+    f(config.ssh.connect_timeout);
+  } else if (key == "ssh.command_timeout") {
+    f(config.ssh.command_timeout);
+  } else if (key == "retain") {
+    f(config.retain);
+  } else if (key == "stop_timeout") {
+    f(config.stop_timeout);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool all_chars(std::string_view text, std::string_view extra) {
+  return std::all_of(text.begin(), text.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
+  });
+}
+
+bool has_control_or_space(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) < 0x20 ||
+           c == 0x7f;
+  });
+}
+
+// Why `value` is not acceptable for the string setting `key`, or "" when it is.
+std::string check_string(std::string_view key, const std::string& value) {
+  if (key == "service") {
+    bool ok = !value.empty() && value.size() <= 63 && all_chars(value, "_-") &&
+              std::none_of(value.begin(), value.end(),
+                           [](char c) { return std::isupper(static_cast<unsigned char>(c)); }) &&
+              value[0] != '_' && value[0] != '-';
+    return ok ? ""
+              : "must be 1 to 63 characters of a-z, 0-9, '_' and '-', starting with a letter "
+                "or digit";
+  }
+  if (key == "image") {
+    bool ok = !value.empty() && value[0] != '-' && all_chars(value, "._-/:@");
+    return ok ? "" : "must be a docker image name (letters, digits and . _ - / : @)";
+  }
+  if (key == "build.context" || key == "build.dockerfile") {
+    if (value.empty()) return "must not be empty";
+    if (value[0] == '/') return "must be a relative path";
+    for (size_t start = 0; start <= value.size();) {
+      size_t end = value.find('/', start);
+      if (end == std::string::npos) end = value.size();
+      if (value.compare(start, end - start, "..") == 0) return "must not contain \"..\"";
+      start = end + 1;
+    }
+    return value.find('\n') != std::string::npos ? "must not contain a newline" : "";
+  }
+  if (key == "healthcheck.path") {
+    if (value.empty() || value[0] != '/') return "must start with \"/\"";
+    return has_control_or_space(value) ? "must not contain whitespace" : "";
+  }
+  if (key == "healthcheck.host") {
+    return value.empty() || all_chars(value, ".:_-[]") ? "" : "must be a host name";
+  }
+  if (key == "nginx.server_name") {
+    if (value.empty()) return "must not be empty";
+    bool bad = has_control_or_space(value) || value.find_first_of(";{}\"'#\\") != std::string::npos;
+    return bad ? "must not contain whitespace, quotes or any of ; { } # \\" : "";
+  }
+  if (key == "ssh.known_hosts") {
+    if (value.empty()) return "must not be empty";
+    return value.find_first_of(std::string_view("\n\0", 2)) != std::string::npos
+               ? "must not contain a newline"
+               : "";
+  }
+  return "";
+}
+
+// Parses and validates `text` into `field`, the setting `key`. Throws ConfigError.
+template <typename T>
+void assign(T& field, std::string_view key, const std::string& text) {
+  std::string name(key);
+  if constexpr (std::is_same_v<T, std::string>) {
+    std::string why = check_string(key, text);
+    if (!why.empty()) throw ConfigError(in_quotes(name) + " " + why + ", got " + in_quotes(text));
+    field = text;
+  } else if constexpr (std::is_same_v<T, int>) {
+    if (key == "retain") {
+      auto value = config_detail::parse_integer(text);
+      if (!value)
+        throw ConfigError("expected a number for " + in_quotes(name) + ", got " + in_quotes(text));
+      if (*value < 1 || *value > std::numeric_limits<int>::max()) {
+        throw ConfigError(in_quotes(name) + " must be at least 1, got " + in_quotes(text));
+      }
+      field = static_cast<int>(*value);
+    } else {
+      field = config_detail::parse_port(name, text);
+    }
+  } else {
+    auto value = parse_duration(text);
+    if (!value) {
+      throw ConfigError("expected a duration like \"500ms\", \"10s\", \"5m\" or \"1h\" for " +
+                        in_quotes(name) + ", got " + in_quotes(text));
+    }
+    if (value->count() <= 0) throw ConfigError(in_quotes(name) + " must be longer than 0");
+    field = *value;
+  }
+}
+
+template <typename T>
+std::string display(const T& field) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return field;
+  } else if constexpr (std::is_same_v<T, int>) {
+    return std::to_string(field);
+  } else {
+    return format_duration(field);
+  }
+}
+
+std::vector<std::string> setting_keys() {
+  std::vector<std::string> keys;
+  for (const auto& s : settings()) keys.push_back(s.key);
+  return keys;
+}
+
+}  // namespace
+
+const Origin& Config::origin_of(const std::string& key) const {
+  static const Origin kDefault;
+  auto it = origins.find(key);
+  return it == origins.end() ? kDefault : it->second;
+}
+
+const std::vector<SettingInfo>& settings() {
+  static const std::vector<SettingInfo> table = [] {
+    const std::pair<const char*, const char*> rows[] = {
+        {"service", "service name: container, image and nginx names derive from it"},
+        {"image", "local image name (default podlift/<service>)"},
+        {"app_port", "port the app listens on inside the container"},
+        {"build.context", "docker build context, relative to the repository root"},
+        {"build.dockerfile", "Dockerfile path, relative to the build context"},
+        {"healthcheck.path", "HTTP path probed before traffic is switched"},
+        {"healthcheck.host", "Host header sent with health checks (empty: none)"},
+        {"healthcheck.interval", "time between health check attempts"},
+        {"healthcheck.timeout", "timeout of one health check request"},
+        {"healthcheck.deadline", "time a new version has to become healthy"},
+        {"nginx.server_name", "nginx server_name for the service"},
+        {"nginx.listen", "port nginx listens on"},
+        {"ssh.known_hosts", "known_hosts file used to verify servers"},
+        {"ssh.connect_timeout", "SSH connect timeout"},
+        {"ssh.command_timeout", "default bound on one remote command"},
+        {"retain", "versions to keep on each server (live one included)"},
+        {"stop_timeout", "grace period for stopping the old version"},
+    };
+    std::vector<SettingInfo> out;
+    for (const auto& [key, help] : rows) {
+      std::string env = "PODLIFT_";
+      for (const char* p = key; *p; ++p) {
+        env += *p == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
+      }
+      out.push_back({key, env, help});
+    }
+    return out;
+  }();
+  return table;
+}
+
+void set_setting(Config& config, const std::string& key, const std::string& value,
+                 const std::string& origin) {
+  bool known = with_field(config, key, [&](auto& field) { assign(field, key, value); });
+  if (!known) {
+    throw ConfigError("unknown setting " + in_quotes(key) +
+                      config_detail::did_you_mean(key, setting_keys()));
+  }
+  config.origins[key] = Origin{origin};
+  // The image name derives from the service until it is set explicitly.
+  if (key == "service" && config.origins.find("image") == config.origins.end()) {
+    config.image = "podlift/" + value;
+  }
+}
+
+std::vector<ConfigLine> describe(const Config& config) {
+  std::vector<ConfigLine> lines;
+  auto add = [&](const std::string& key, const std::string& value) {
+    lines.push_back(
+        {key, config_detail::redact(value, config.secrets), config.origin_of(key).text});
+  };
+  for (const auto& s : settings()) {
+    with_field(config, s.key, [&](const auto& field) { add(s.key, display(field)); });
+  }
+  for (size_t i = 0; i < config.servers.size(); ++i) {
+    const ServerConfig& server = config.servers[i];
+    std::string prefix = "servers[" + std::to_string(i) + "].";
+    add(prefix + "host", server.host);
+    add(prefix + "user", server.user);
+    add(prefix + "port", std::to_string(server.port));
+    add(prefix + "identity_file", server.identity_file);
+  }
+  for (const auto& [name, value] : config.build.args) add("build.args." + name, value);
+  for (const auto& [name, value] : config.env.clear) add("env.clear." + name, value);
+  for (const auto& name : config.env.secret) {
+    std::string key = "env.secret." + name;
+    bool present = config.secrets.find(name) != config.secrets.end();
+    auto origin = config.origins.find(key);
+    lines.push_back({key, "[redacted]",
+                     !present                         ? "missing"
+                     : origin != config.origins.end() ? origin->second.text
+                                                      : "env"});
+  }
+  return lines;
+}
+
+std::optional<Millis> parse_duration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 12) return std::nullopt;  // 12 digits of hours still fit in int64 ms
+  long long number = *config_detail::parse_integer(std::string_view(text).substr(0, digits));
+  std::string_view unit = std::string_view(text).substr(digits);
+  long long scale = 0;
+  if (unit == "ms") {
+    scale = 1;
+  } else if (unit.empty() || unit == "s") {
+    scale = 1000;
+  } else if (unit == "m") {
+    scale = 60 * 1000;
+  } else if (unit == "h") {
+    scale = 60 * 60 * 1000;
+  } else {
+    return std::nullopt;
+  }
+  return Millis(number * scale);
+}
+
+std::string format_duration(Millis d) {
+  long long ms = d.count();
+  if (ms < 0) return "-" + format_duration(Millis(-ms));
+  if (ms == 0) return "0s";
+  if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace podlift

@@ -1,0 +1,132 @@
+// The podlift configuration model and its loader.
+//
+// Precedence (lowest to highest): built-in defaults < podlift.yml < environment (PODLIFT_* variables,
+// see settings()) < command-line flags (applied by the CLI through Config::set()). Every scalar
+// setting remembers where its value came from, for `podlift config` and for error messages.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace podlift {
+
+using Millis = std::chrono::milliseconds;
+
+// Where a value came from: "default", "podlift.yml:12:5", "env PODLIFT_RETAIN", "flag --retain".
+struct Origin {
+  std::string text = "default";
+};
+
+struct ServerConfig {
+  std::string host;                 // hostname, IPv4 or IPv6 literal
+  std::string user = "root";
+  int port = 22;
+  std::string identity_file;        // empty: ssh-agent, then ~/.ssh/id_* defaults
+  std::string role = "web";         // roles arrive with multi-server work; "web" for now
+  Origin origin;                    // where this server entry was written
+};
+
+struct HealthcheckConfig {
+  std::string path = "/up";
+  std::string host;                 // optional Host header
+  Millis interval{1000};
+  Millis timeout{2000};             // per request
+  Millis deadline{60000};           // overall, from container start
+};
+
+struct BuildConfig {
+  std::string context = ".";        // relative to the repository root
+  std::string dockerfile = "Dockerfile";  // relative to the context
+  std::map<std::string, std::string> args;
+};
+
+struct NginxConfig {
+  std::string server_name = "_";
+  int listen = 80;
+};
+
+struct SshConfig {
+  std::string known_hosts = "~/.ssh/known_hosts";
+  Millis connect_timeout{10000};
+  Millis command_timeout{300000};   // default bound on one remote command
+};
+
+struct EnvConfig {
+  std::map<std::string, std::string> clear;   // name -> value (not secret)
+  std::vector<std::string> secret;            // names; values resolved into `secrets`
+};
+
+struct Config {
+  std::string path;                 // the podlift.yml this came from (absolute)
+  std::string dir;                  // its directory: .env and relative paths resolve here
+  std::string service;              // [a-z0-9][a-z0-9_-]*, required
+  std::string image;                // local image name; defaults to "podlift/<service>"
+  BuildConfig build;
+  int app_port = 3000;              // the port the app listens on inside the container
+  HealthcheckConfig healthcheck;
+  EnvConfig env;
+  std::vector<ServerConfig> servers;  // at least one
+  NginxConfig nginx;
+  SshConfig ssh;
+  int retain = 5;                   // versions to keep (live one included)
+  Millis stop_timeout{10000};       // docker stop -t for the old version
+
+  // Secret values by name, resolved from the environment or the .env file. Never print these;
+  // Redactor and config printing hide them.
+  std::map<std::string, std::string> secrets;
+
+  // Origins of scalar settings by dotted key ("healthcheck.deadline", "servers[0].host", ...).
+  std::map<std::string, Origin> origins;
+  const Origin& origin_of(const std::string& key) const;
+};
+
+// A settable scalar: its dotted key, PODLIFT_* environment name, and a description.
+struct SettingInfo {
+  std::string key;       // "healthcheck.deadline"
+  std::string env;       // "PODLIFT_HEALTHCHECK_DEADLINE"
+  std::string help;
+};
+const std::vector<SettingInfo>& settings();
+
+struct LoadOptions {
+  // Environment lookup; defaults to getenv. Tests inject their own.
+  std::map<std::string, std::string>* environment = nullptr;
+  bool use_process_environment = true;
+  // When false, secrets that are not set are not an error (used by `config` and `validate`,
+  // which report them instead of failing).
+  bool require_secrets = true;
+};
+
+// Loads and validates a podlift.yml. On any problem throws ConfigError whose message lists every
+// problem found, one per line, each as "<file>:<line>:<col>: <what>" (did-you-mean for unknown
+// keys). ${VAR} in scalar values is replaced from the environment, then from .env next to the file;
+// "$$" is a literal "$". An unset ${VAR} is an error naming it.
+Config load_config(const std::string& path, const LoadOptions& options = {});
+
+// Sets one scalar by dotted key from text (as from a flag), recording origin. Throws ConfigError.
+void set_setting(Config& config, const std::string& key, const std::string& value,
+                 const std::string& origin);
+
+// Every scalar setting as (key, display value, origin), secrets shown as "[redacted]".
+struct ConfigLine {
+  std::string key;
+  std::string value;
+  std::string origin;
+};
+std::vector<ConfigLine> describe(const Config& config);
+
+// Parses "500ms", "2s", "1m", "1h" or a bare number of seconds. Returns nullopt on bad input.
+std::optional<Millis> parse_duration(const std::string& text);
+std::string format_duration(Millis d);
+
+// Parses KEY=VALUE lines (comments, blank lines, `export `, single/double quotes). Throws
+// ConfigError with file:line on malformed lines.
+std::map<std::string, std::string> parse_dotenv(const std::string& text, const std::string& file);
+
+// The text `podlift init` writes: a commented podlift.yml for the given service name.
+std::string init_template(const std::string& service);
+
+}  // namespace podlift

@@ -1,0 +1,63 @@
+#include "core/redact.hpp"
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <vector>
+
+namespace podlift {
+
+namespace {
+std::mutex g_mu;
+std::vector<std::string> g_secrets;
+
+class RedactingSink : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::string text = redact(std::string_view(msg.payload.data(), msg.payload.size()));
+    std::string level(spdlog::level::to_string_view(msg.level).data(),
+                      spdlog::level::to_string_view(msg.level).size());
+    std::fprintf(stderr, "podlift: %s: %s\n", level.c_str(), text.c_str());
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+}  // namespace
+
+void register_secret(std::string_view value) {
+  if (value.size() < 4) return;
+  std::lock_guard lock(g_mu);
+  if (std::find(g_secrets.begin(), g_secrets.end(), value) == g_secrets.end()) {
+    g_secrets.emplace_back(value);
+    // Longest first, so a secret containing another is hidden whole.
+    std::sort(g_secrets.begin(), g_secrets.end(),
+              [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  }
+}
+
+std::string redact(std::string_view text) {
+  std::string out(text);
+  std::lock_guard lock(g_mu);
+  for (const auto& s : g_secrets) {
+    for (size_t pos = out.find(s); pos != std::string::npos; pos = out.find(s, pos)) {
+      out.replace(pos, s.size(), "[redacted]");
+      pos += 10;
+    }
+  }
+  return out;
+}
+
+void clear_secrets() {
+  std::lock_guard lock(g_mu);
+  g_secrets.clear();
+}
+
+void setup_logging(bool verbose) {
+  auto logger = std::make_shared<spdlog::logger>("podlift", std::make_shared<RedactingSink>());
+  logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace podlift

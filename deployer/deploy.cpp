@@ -1,0 +1,206 @@
+#include "deployer/deploy.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "core/quote.hpp"
+#include "deployer/docker.hpp"
+#include "deployer/health.hpp"
+#include "deployer/nginx.hpp"
+#include "deployer/ship.hpp"
+#include "deployer/ssh.hpp"
+
+namespace podlift {
+
+namespace {
+std::string fmt_ms(std::chrono::milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ms.count()) / 1000.0);
+  return buf;
+}
+std::string fmt_bytes(std::uint64_t b) {
+  char buf[32];
+  if (b >= 1024 * 1024) {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1024.0 * 1024.0));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(b) / 1024.0);
+  }
+  return buf;
+}
+std::string indent(const std::string& text, const std::string& pad) {
+  std::string out;
+  std::stringstream ss(text);
+  std::string line;
+  while (std::getline(ss, line)) out += pad + line + "\n";
+  return out;
+}
+}  // namespace
+
+std::string server_label(const ServerConfig& s) {
+  return s.user + "@" + s.host + ":" + std::to_string(s.port);
+}
+
+std::string service_url(const Config& config, const ServerConfig& s) {
+  std::string host = config.nginx.server_name == "_" ? s.host : config.nginx.server_name;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  std::string port = config.nginx.listen == 80 ? "" : ":" + std::to_string(config.nginx.listen);
+  return "http://" + host + port + "/";
+}
+
+Connector ssh_connector(const Config& config) {
+  return [&config](const ServerConfig& s) {
+    SshTarget t;
+    t.host = s.host;
+    t.port = s.port;
+    t.user = s.user;
+    t.identity_file = s.identity_file;
+    t.known_hosts = config.ssh.known_hosts;
+    t.connect_timeout = config.ssh.connect_timeout;
+    t.command_timeout = config.ssh.command_timeout;
+    return ssh_connect(t);
+  };
+}
+
+std::vector<ServerConfig> select_servers(const Config& config, const std::string& only) {
+  if (only.empty()) return config.servers;
+  std::vector<ServerConfig> out;
+  for (const auto& s : config.servers) {
+    if (s.host == only || server_label(s) == only) out.push_back(s);
+  }
+  if (out.empty()) {
+    std::string known;
+    for (const auto& s : config.servers) known += (known.empty() ? "" : ", ") + s.host;
+    throw UsageError("no server \"" + only + "\" in " + config.path + " (servers: " + known + ")");
+  }
+  return out;
+}
+
+DeploySummary Deployer::deploy(const DeployOptions& options) {
+  DeploySummary sum;
+  auto timed = [&](const std::string& step, auto&& fn) {
+    auto t0 = clock_.now();
+    fn();
+    sum.steps.push_back(
+        {step, std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - t0)});
+  };
+  auto servers = select_servers(config_, options.only_server);
+
+  timed("version", [&] {
+    sum.version = resolve_version(runner_, config_.dir, options.allow_dirty);
+    say_("deploying " + config_.service + " " + short_version(sum.version.id));
+  });
+
+  // Connect to every server and check what would stop the switch before building, so an
+  // unreachable server or a taken port stops us before anything is built or shipped.
+  std::vector<std::unique_ptr<RemoteExecutor>> remotes;
+  timed("connect", [&] {
+    for (const auto& s : servers) {
+      remotes.push_back(connect_(s));
+      NginxSwitch(*remotes.back(), config_).check_listen_port();
+      say_("connected to " + remotes.back()->name());
+    }
+  });
+
+  const std::string image = image_ref(config_, sum.version.id);
+  timed("build", [&] {
+    say_("building " + image);
+    build_image(runner_, config_, sum.version, [&](const std::string& line) {
+      if (options.verbose) say_("  | " + line);
+    });
+  });
+
+  sum.servers.resize(servers.size());
+  timed("ship", [&] {
+    for (size_t i = 0; i < servers.size(); ++i) {
+      auto& out = sum.servers[i];
+      out.server = remotes[i]->name();
+      std::uint64_t last_mb = 0;
+      auto r = ship_image(runner_, *remotes[i], image, [&](std::uint64_t bytes) {
+        // A line per 50 MiB keeps logs readable when stderr is not a terminal.
+        if (bytes / (50ull << 20) != last_mb) {
+          last_mb = bytes / (50ull << 20);
+          say_("shipping to " + out.server + ": " + fmt_bytes(bytes));
+        }
+      });
+      out.already_present = r.already_present;
+      out.shipped_bytes = r.bytes;
+      say_(r.already_present ? out.server + " already has " + image
+                             : "shipped " + fmt_bytes(r.bytes) + " to " + out.server + " in " +
+                                   fmt_ms(r.took));
+    }
+  });
+
+  for (size_t i = 0; i < servers.size(); ++i) {
+    Rollout rollout(*remotes[i], config_, clock_,
+                    [&, i](const std::string& m) { say_(sum.servers[i].server + ": " + m); });
+    sum.servers[i].rollout = rollout.run(image, sum.version.id);
+    sum.servers[i].url = service_url(config_, servers[i]);
+  }
+  return sum;
+}
+
+std::string Deployer::plan(const DeployOptions& options) {
+  auto servers = select_servers(config_, options.only_server);
+  AppVersion v = resolve_version(runner_, config_.dir, options.allow_dirty);
+  const std::string image = image_ref(config_, v.id);
+  std::string out;
+  out += "Plan: deploy " + config_.service + " " + short_version(v.id) +
+         " (dry run: nothing is built, shipped or changed)\n\n";
+  out += "on the build box:\n  $ " + shell_join(build_command(config_, v)) + "\n\n";
+  const std::string name = config_.service + "-" + v.id.substr(0, 12) + "-XXXX";
+  const std::string env_path = env_file_path(config_.service, name);
+  for (const auto& s : servers) {
+    out += "on " + server_label(s) + " (one SSH connection):\n";
+    out += "  $ docker image inspect " + shell_quote(image) + "   # skip shipping if present\n";
+    out += "  $ docker load --quiet   # stdin: " + shell_join({local_docker(), "save", image}) +
+           " from the build box\n";
+    out += "  write " + env_path + " (mode 600):\n" +
+           indent(env_file_contents(config_, v.id, true), "      ");
+    RunSpec spec{name, image, v.id, 0, env_path};
+    std::string run = shell_join(docker_run_argv(config_, spec));
+    for (auto p = run.find("podlift.port=0"); p != std::string::npos; p = std::string::npos)
+      run.replace(p, 14, "podlift.port=$PORT");
+    for (auto p = run.find("127.0.0.1:0:"); p != std::string::npos; p = std::string::npos)
+      run.replace(p, 12, "127.0.0.1:$PORT:");
+    out += "  $ " + run + "   # $PORT: a free port in 20000-31999\n";
+    out += "  $ " + shell_join(health_probe_argv(config_.healthcheck, 0)) + "\n";
+    out += "      # every " + format_duration(config_.healthcheck.interval) + " until 2xx, deadline " +
+           format_duration(config_.healthcheck.deadline) + "; on failure the new container is removed\n";
+    out += "  write " + nginx_site_path(config_.service) + " (mode 644; previous kept for restore):\n" +
+           indent(render_nginx_site(config_, 0, v.id), "      ");
+    out += "  $ nginx -t -q && nginx -s reload   # then confirm X-Podlift-Version through nginx\n";
+    out += "  $ docker stop --time " +
+           std::to_string(std::max<long long>(1, config_.stop_timeout.count() / 1000)) +
+           " <running containers of " + config_.service + " before this deploy>\n";
+    out += "  prune: keep the newest " + std::to_string(config_.retain) +
+           " versions' containers and images\n\n";
+  }
+  return out;
+}
+
+std::string format_summary(const DeploySummary& sum) {
+  std::string out = "\ndeployed " + short_version(sum.version.id) + " (" + sum.version.id + ")\n";
+  std::chrono::milliseconds total{0};
+  for (const auto& st : sum.steps) total += st.took;
+  for (const auto& s : sum.servers) {
+    out += "  " + s.server + "  " + s.url + "  container " + s.rollout.container + " on port " +
+           std::to_string(s.rollout.port);
+    if (!s.rollout.previous_version.empty()) {
+      out += " (was " + short_version(s.rollout.previous_version) + ")";
+    }
+    out += "\n";
+  }
+  out += "  steps:";
+  for (const auto& st : sum.steps) out += " " + st.step + " " + fmt_ms(st.took) + ",";
+  for (const auto& s : sum.servers) {
+    for (const auto& st : s.rollout.steps) {
+      out += " " + st.step + " " + fmt_ms(st.took) + ",";
+      total += st.took;
+    }
+  }
+  out.pop_back();
+  out += "\n  total: " + fmt_ms(total) + "\n";
+  return out;
+}
+
+}  // namespace podlift

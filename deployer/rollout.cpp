@@ -1,0 +1,198 @@
+#include "deployer/rollout.hpp"
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "deployer/docker.hpp"
+#include "deployer/files.hpp"
+#include "deployer/health.hpp"
+#include "deployer/inventory.hpp"
+#include "deployer/nginx.hpp"
+#include "deployer/version.hpp"
+
+namespace podlift {
+
+namespace {
+constexpr int kPortLow = 20000;
+constexpr int kPortHigh = 32000;  // below the usual ephemeral range (32768+)
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string log_tail(RemoteExecutor& remote, const std::string& container) {
+  RemoteCommand cmd;
+  cmd.argv = {"docker", "logs", "--tail", "15", container};
+  auto r = remote.run(cmd);
+  if (!r) return "";
+  std::string text = trim(r->out + r->err);
+  if (text.empty()) return "";
+  std::string out;
+  std::stringstream ss(text);
+  std::string line;
+  while (std::getline(ss, line)) out += "\n  | " + line;
+  return "\nlast log lines of " + container + ":" + out;
+}
+}  // namespace
+
+std::vector<int> parse_listening_ports(const std::string& ss_output) {
+  // Lines like "LISTEN 0 4096 127.0.0.1:20001 0.0.0.0:*" or "[::]:22": the 4th field's port.
+  std::vector<int> ports;
+  std::stringstream ss(ss_output);
+  std::string line;
+  while (std::getline(ss, line)) {
+    std::stringstream ls(line);
+    std::string f1, f2, f3, local;
+    if (!(ls >> f1 >> f2 >> f3 >> local)) continue;
+    auto colon = local.rfind(':');
+    if (colon == std::string::npos) continue;
+    int p = std::atoi(local.c_str() + colon + 1);
+    if (p > 0) ports.push_back(p);
+  }
+  return ports;
+}
+
+int Rollout::pick_port() {
+  std::set<int> used;
+  for (int p : parse_listening_ports(run_checked(remote_, {"ss", "-Htln"}, "listing ports")))
+    used.insert(p);
+  static std::mt19937 rng{std::random_device{}()};
+  for (int i = 0; i < 1000; ++i) {
+    int p = kPortLow + static_cast<int>(rng() % (kPortHigh - kPortLow));
+    if (!used.count(p)) return p;
+  }
+  throw Error("no free port between " + std::to_string(kPortLow) + " and " +
+              std::to_string(kPortHigh) + " on " + remote_.name());
+}
+
+RolloutResult Rollout::run(const std::string& image, const std::string& version_id) {
+  RolloutResult res;
+  auto timed = [&](const std::string& step, auto&& fn) {
+    auto t0 = clock_.now();
+    fn();
+    res.steps.push_back(
+        {step, std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - t0)});
+  };
+
+  NginxSwitch nginx(remote_, config_);
+  std::vector<ContainerInfo> before;
+  std::string name = new_container_name(config_.service, version_id);
+  const std::string env_path = env_file_path(config_.service, name);
+  bool started = false;
+  auto discard_new = [&] {
+    if (!started) return;
+    RemoteCommand rm;
+    rm.argv = {"docker", "rm", "--force", name};
+    (void)remote_.run(rm);
+    RemoteCommand rmenv;
+    rmenv.argv = {"rm", "-f", "--", env_path};
+    (void)remote_.run(rmenv);
+  };
+
+  try {
+    timed("start", [&] {
+      before = list_containers(remote_, config_.service);
+      if (auto site = nginx.current()) {
+        if (auto info = parse_nginx_site(*site)) res.previous_version = info->version_id;
+      }
+      nginx.check_listen_port();
+      write_remote_file(remote_, env_path, env_file_contents(config_, version_id, false), "600");
+      started = true;
+      // A port can be taken between our look and docker's bind; try a few.
+      for (int attempt = 0;; ++attempt) {
+        res.port = pick_port();
+        RunSpec spec{name, image, version_id, res.port, env_path};
+        RemoteCommand run;
+        run.argv = docker_run_argv(config_, spec);
+        auto r = remote_.run(run);
+        if (!r) throw Error("starting " + name + " on " + remote_.name() + ": " + r.error());
+        if (r->exit_status == 0) break;
+        bool port_clash = r->err.find("already allocated") != std::string::npos ||
+                          r->err.find("address already in use") != std::string::npos;
+        if (!port_clash || attempt >= 4) {
+          throw Error("docker run on " + remote_.name() + " failed: " + trim(r->err));
+        }
+        say_("port " + std::to_string(res.port) + " was taken meanwhile; trying another");
+        RemoteCommand rm;
+        rm.argv = {"docker", "rm", "--force", name};
+        (void)remote_.run(rm);
+      }
+      res.container = name;
+      say_("started " + name + " on 127.0.0.1:" + std::to_string(res.port));
+    });
+
+    timed("health", [&] {
+      auto h = wait_healthy(remote_, clock_, config_.healthcheck, res.port, name);
+      if (!h.healthy) {
+        throw Error("version " + short_version(version_id) + " did not become healthy on " +
+                        remote_.name() + " within " + format_duration(config_.healthcheck.deadline) +
+                        " (" + std::to_string(h.attempts) + " checks of " +
+                        config_.healthcheck.path + ", last: " + h.last + ")" +
+                        log_tail(remote_, name),
+                    ExitCode::kUnhealthy);
+      }
+      say_("healthy after " + std::to_string(h.attempts) + " check(s): " + h.last);
+    });
+
+    timed("switch", [&] {
+      nginx.install(render_nginx_site(config_, res.port, version_id), version_id);
+      say_("nginx now serves " + short_version(version_id));
+    });
+  } catch (...) {
+    discard_new();
+    throw;
+  }
+
+  // From here the new version serves. Failures below are reported but do not undo the deploy.
+  timed("stop old", [&] {
+    for (const auto& c : before) {
+      if (!c.running()) continue;
+      RemoteCommand stop;
+      stop.argv = {"docker", "stop", "--time",
+                   std::to_string(std::max<long long>(1, config_.stop_timeout.count() / 1000)),
+                   c.name};
+      auto r = remote_.run(stop);
+      if (!r || r->exit_status != 0) {
+        say_("warning: could not stop " + c.name + ": " + (r ? trim(r->err) : r.error()));
+      }
+    }
+  });
+
+  timed("prune", [&] {
+    auto all = list_containers(remote_, config_.service);  // newest first
+    std::set<std::string> kept_versions;
+    std::vector<ContainerInfo> kept, removed;
+    for (const auto& c : all) {
+      if (c.name == name || c.running() ||
+          kept_versions.size() < static_cast<size_t>(config_.retain)) {
+        kept.push_back(c);
+        kept_versions.insert(c.version_id);
+      } else if (kept_versions.count(c.version_id)) {
+        // Another container of a kept version (e.g. redeploy of the same SHA): drop the copy.
+        removed.push_back(c);
+      } else {
+        removed.push_back(c);
+      }
+    }
+    for (const auto& c : removed) {
+      RemoteCommand rm;
+      rm.argv = {"docker", "rm", "--force", c.name};
+      (void)remote_.run(rm);
+      RemoteCommand rmenv;
+      rmenv.argv = {"rm", "-f", "--", env_file_path(config_.service, c.name)};
+      (void)remote_.run(rmenv);
+      if (!kept_versions.count(c.version_id)) {
+        RemoteCommand rmi;
+        rmi.argv = {"docker", "image", "rm", c.image};
+        (void)remote_.run(rmi);  // fails harmlessly if another container still uses it
+      }
+    }
+    if (!removed.empty()) say_("removed " + std::to_string(removed.size()) + " old container(s)");
+  });
+  return res;
+}
+
+}  // namespace podlift

@@ -1,0 +1,53 @@
+// The rollout of one version on one server: start the new container beside the old, health-gate
+// it, switch nginx to it, then stop the old one and prune beyond `retain`. Runs per server, so a
+// multi-server deploy is one Rollout per host.
+//
+// Failure contract: any failure before nginx points at the new container removes the new
+// container (and its env file) and leaves nginx and the old version as they were; a failure of
+// the nginx switch itself puts the previous site back. Either way an Error is thrown whose
+// message says what was seen (last health status, nginx's error text).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "deployer/remote.hpp"
+
+namespace podlift {
+
+struct StepTime {
+  std::string step;
+  std::chrono::milliseconds took{0};
+};
+
+struct RolloutResult {
+  std::string container;
+  int port = 0;
+  std::string previous_version;  // empty if nothing served before
+  std::vector<StepTime> steps;
+};
+
+class Rollout {
+ public:
+  using Say = std::function<void(const std::string&)>;
+  Rollout(RemoteExecutor& remote, const Config& config, Clock& clock, Say say)
+      : remote_(remote), config_(config), clock_(clock), say_(std::move(say)) {}
+
+  RolloutResult run(const std::string& image, const std::string& version_id);
+
+ private:
+  int pick_port();
+  RemoteExecutor& remote_;
+  const Config& config_;
+  Clock& clock_;
+  Say say_;
+};
+
+// Ports in use on the server, from `ss -Htln` output.
+std::vector<int> parse_listening_ports(const std::string& ss_output);
+
+}  // namespace podlift

@@ -1,0 +1,91 @@
+#include "deployer/version.hpp"
+
+#include <openssl/evp.h>
+
+#include <cctype>
+
+namespace podlift {
+
+namespace {
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+}  // namespace
+
+std::string version_id(const std::string& sha, const std::string& dirty_digest) {
+  if (dirty_digest.empty()) return sha;
+  return sha + "-dirty-" + dirty_digest.substr(0, 8);
+}
+
+std::string short_version(const std::string& id) {
+  auto dash = id.find("-dirty-");
+  if (dash == std::string::npos) return id.substr(0, 12);
+  return id.substr(0, std::min<size_t>(12, dash)) + id.substr(dash);
+}
+
+bool looks_like_version(const std::string& text) {
+  if (text.size() < 4) return false;
+  std::string head = text.substr(0, text.find("-dirty-"));
+  for (char c : head) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
+      return false;
+  }
+  return head.size() <= 40;
+}
+
+AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool allow_dirty) {
+  auto git = [&](std::vector<std::string> args, const std::string& what) {
+    args.insert(args.begin(), {"git", "-C", dir});
+    return trim(run_local_checked(runner, args, what));
+  };
+  AppVersion v;
+  auto inside = runner.run({"git", "-C", dir, "rev-parse", "--show-toplevel"});
+  if (!inside || inside->exit_code != 0) {
+    throw Error(dir + " is not inside a git repository; podlift deploys committed code (git init "
+                      "and commit first)");
+  }
+  v.repo_root = trim(inside->out);
+  auto head = runner.run({"git", "-C", dir, "rev-parse", "--verify", "-q", "HEAD^{commit}"});
+  if (!head || head->exit_code != 0) {
+    throw Error("the repository at " + v.repo_root + " has no commit yet; commit your app first");
+  }
+  v.sha = trim(head->out);
+  v.prefix = git({"rev-parse", "--show-prefix"}, "git rev-parse --show-prefix");
+  std::string status =
+      git({"status", "--porcelain", "--untracked-files=no"}, "git status");
+  v.tree_rev = v.sha;
+  if (!status.empty()) {
+    if (!allow_dirty) {
+      std::string first = status.substr(0, status.find('\n'));
+      throw Error("the work tree has uncommitted changes (" + trim(first) +
+                  (status.find('\n') != std::string::npos ? ", ..." : "") +
+                  "); commit them, or deploy them anyway with --allow-dirty");
+    }
+    // `git stash create` records the tracked work-tree state as a commit without touching the
+    // work tree, index or stash list: that commit is the build context.
+    v.dirty = true;
+    v.tree_rev = git({"stash", "create"}, "git stash create");
+    std::string diff = run_local_checked(runner, {"git", "-C", dir, "diff", "--binary", "HEAD"},
+                                         "git diff");
+    v.id = version_id(v.sha, sha256_hex(diff));
+  } else {
+    v.id = version_id(v.sha);
+  }
+  return v;
+}
+
+}  // namespace podlift

@@ -1,0 +1,188 @@
+#include "harness.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "core/process.hpp"
+#include "core/quote.hpp"
+
+namespace podlift::e2e {
+
+namespace fs = std::filesystem;
+
+Exec sh(const std::string& command, int timeout_seconds) {
+  SystemProcessRunner runner;
+  ProcessOptions opts;
+  opts.timeout = std::chrono::seconds(timeout_seconds);
+  auto r = runner.run({"bash", "-c", command}, opts);
+  if (!r) return Exec{-1, "", r.error()};
+  return Exec{r->exit_code, r->out, r->err};
+}
+
+Exec run(const std::vector<std::string>& argv, int timeout_seconds) {
+  return sh(shell_join(argv), timeout_seconds);
+}
+
+std::string docker() { return "/usr/bin/docker"; }
+std::string source_dir() { return PODLIFT_SOURCE_DIR; }
+std::string podlift_bin() { return PODLIFT_BIN; }
+
+std::string work_dir() {
+  static const std::string dir = [] {
+    std::string tmpl = (fs::temp_directory_path() / "podlift-e2e.XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    return tmpl;
+  }();
+  return dir;
+}
+
+std::string ssh_key() { return work_dir() + "/id_ed25519"; }
+
+const std::string& prepare_environment() {
+  static const std::string why = []() -> std::string {
+    if (geteuid() != 0) return "e2e tests need root (they start dockerd and test servers)";
+    Exec env = run({"bash", source_dir() + "/scripts/testenv.sh"}, 900);
+    if (env.rc != 0) return "cannot prepare test servers: " + env.err;
+    Exec key = run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "podlift-e2e", "-f",
+                   ssh_key()});
+    if (key.rc != 0) return "ssh-keygen failed: " + key.err;
+    return "";
+  }();
+  return why;
+}
+
+namespace {
+int published_port(const std::string& container, int port) {
+  Exec r = run({docker(), "port", container, std::to_string(port) + "/tcp"});
+  auto colon = r.out.rfind(':');
+  if (r.rc != 0 || colon == std::string::npos) {
+    throw std::runtime_error("no published port " + std::to_string(port) + " on " + container +
+                             ": " + r.err);
+  }
+  return std::atoi(r.out.c_str() + colon + 1);
+}
+}  // namespace
+
+TestServer::TestServer(const std::string& name) : name_("podlift-e2e-" + name) {
+  run({docker(), "rm", "-f", name_});
+  Exec r = run({docker(), "run", "-d", "--name", name_, "--hostname", name,
+               "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+               "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+               "--security-opt", "systempaths=unconfined", "--cgroupns", "host",
+               "-v", "/sys/fs/cgroup:/sys/fs/cgroup", "--tmpfs", "/var/lib/docker:exec",
+               "-v", ssh_key() + ".pub:/authorized_keys:ro",
+               "-p", "127.0.0.1::22", "-p", "127.0.0.1::80", "-p", "127.0.0.1::8080",
+               "podlift-testserver:latest"});
+  if (r.rc != 0) throw std::runtime_error("cannot start test server " + name_ + ": " + r.err);
+  for (int i = 0; i < 300; ++i) {
+    if (exec("test -f /run/podlift-testserver-ready").rc == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (exec("test -f /run/podlift-testserver-ready").rc != 0) {
+    throw std::runtime_error("test server " + name_ + " did not become ready");
+  }
+  ssh_port_ = published_port(name_, 22);
+  http_port_ = published_port(name_, 80);
+  http8080_port_ = published_port(name_, 8080);
+  Exec key = exec("cat /etc/ssh/ssh_host_ed25519_key.pub");
+  std::stringstream ss(key.out);
+  std::string type, blob;
+  ss >> type >> blob;
+  host_key_ = type + " " + blob;
+}
+
+TestServer::~TestServer() {
+  if (std::getenv("PODLIFT_E2E_KEEP")) return;
+  run({docker(), "rm", "-f", name_});
+}
+
+std::string TestServer::known_hosts_line() const {
+  return "[127.0.0.1]:" + std::to_string(ssh_port_) + " " + host_key_;
+}
+
+Exec TestServer::exec(const std::string& shell_command) const {
+  return run({docker(), "exec", name_, "bash", "-c", shell_command});
+}
+
+void TestServer::pause() { run({docker(), "pause", name_}); }
+void TestServer::unpause() { run({docker(), "unpause", name_}); }
+
+AppRepo::AppRepo(const std::string& dir) : dir_(dir) {
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+  for (const char* f : {"app.pl", "Dockerfile", "message.txt"}) {
+    fs::copy_file(source_dir() + "/examples/hello/" + f, dir_ + "/" + f);
+  }
+  Exec r = sh("cd " + shell_quote(dir_) +
+             " && git init -q -b main && git config user.email e2e@podlift.test"
+             " && git config user.name e2e && git add -A && git commit -q -m 'sample app'");
+  if (r.rc != 0) throw std::runtime_error("git init failed: " + r.err);
+}
+
+void AppRepo::write(const std::string& path, const std::string& content) const {
+  fs::create_directories(fs::path(dir_ + "/" + path).parent_path());
+  std::ofstream(dir_ + "/" + path, std::ios::trunc) << content;
+}
+
+std::string AppRepo::commit_file(const std::string& path, const std::string& content,
+                                 const std::string& message) {
+  write(path, content);
+  Exec r = sh("cd " + shell_quote(dir_) + " && git add -A && git commit -q -m " +
+             shell_quote(message));
+  if (r.rc != 0) throw std::runtime_error("git commit failed: " + r.err + r.out);
+  return head();
+}
+
+std::string AppRepo::remove_and_commit(const std::string& path, const std::string& message) {
+  Exec r = sh("cd " + shell_quote(dir_) + " && git rm -q " + shell_quote(path) +
+             " && git commit -q -m " + shell_quote(message));
+  if (r.rc != 0) throw std::runtime_error("git rm failed: " + r.err);
+  return head();
+}
+
+std::string AppRepo::head() const {
+  Exec r = run({"git", "-C", dir_, "rev-parse", "HEAD"});
+  std::string s = r.out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+Http http_get(int port, const std::string& path, const std::string& host) {
+  std::vector<std::string> argv = {"curl", "-s", "--max-time", "5", "-D", "-",
+                                   "http://127.0.0.1:" + std::to_string(port) + path};
+  if (!host.empty()) argv.insert(argv.begin() + 1, {"-H", "Host: " + host});
+  Exec r = run(argv);
+  Http h;
+  auto split = r.out.find("\r\n\r\n");
+  if (split == std::string::npos) return h;
+  std::string head = r.out.substr(0, split);
+  h.body = r.out.substr(split + 4);
+  h.status = std::atoi(head.c_str() + head.find(' ') + 1);
+  std::stringstream ss(head);
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.rfind("X-Podlift-Version: ", 0) == 0 || line.rfind("x-podlift-version: ", 0) == 0) {
+      h.version_header = line.substr(19);
+      while (!h.version_header.empty() && (h.version_header.back() == '\r'))
+        h.version_header.pop_back();
+    }
+  }
+  return h;
+}
+
+Exec podlift(const std::string& cwd, const std::vector<std::string>& args,
+            const std::vector<std::string>& env, int timeout_seconds) {
+  std::vector<std::string> argv = {"env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.push_back(podlift_bin());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return sh("cd " + shell_quote(cwd) + " && " + shell_join(argv), timeout_seconds);
+}
+
+}  // namespace podlift::e2e

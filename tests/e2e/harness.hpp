@@ -1,0 +1,86 @@
+// The e2e harness: real test servers (containers running sshd, dockerd and nginx, reached only
+// through ports published on the build box's loopback), real git repositories of the sample
+// app, and the real podlift binary. Nothing here is faked.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace podlift::e2e {
+
+struct Exec {
+  int rc = -1;
+  std::string out;
+  std::string err;
+  std::string all() const { return out + err; }
+};
+
+// Runs a shell command line (built with shell_quote by the caller) on the build box.
+Exec sh(const std::string& command, int timeout_seconds = 600);
+// Runs argv (quoted here) on the build box.
+Exec run(const std::vector<std::string>& argv, int timeout_seconds = 600);
+std::string docker();  // the engine's own client
+
+// Prepares the build box once per process: dockerd, base image, test-server image, an SSH key.
+// Returns "" when ready, else why e2e cannot run here (the test then skips and says so).
+const std::string& prepare_environment();
+std::string work_dir();     // a per-process temp dir
+std::string ssh_key();      // private key path (ed25519) authorized on every test server
+std::string source_dir();   // the podlift source tree
+std::string podlift_bin();
+
+class TestServer {
+ public:
+  explicit TestServer(const std::string& name);
+  ~TestServer();
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+
+  const std::string& name() const { return name_; }
+  int ssh_port() const { return ssh_port_; }
+  int http_port() const { return http_port_; }   // the server's nginx port 80 on our loopback
+  int http_port_8080() const { return http8080_port_; }
+  // "[127.0.0.1]:PORT ssh-ed25519 AAAA..." for a known_hosts file.
+  std::string known_hosts_line() const;
+  // Runs a command inside the server (test assertions and sabotage only; podlift uses SSH).
+  Exec exec(const std::string& shell_command) const;
+  void pause();
+  void unpause();
+
+ private:
+  std::string name_;
+  int ssh_port_ = 0;
+  int http_port_ = 0;
+  int http8080_port_ = 0;
+  std::string host_key_;
+};
+
+// A git repository holding a copy of examples/hello, with one commit made.
+class AppRepo {
+ public:
+  explicit AppRepo(const std::string& dir);
+  const std::string& dir() const { return dir_; }
+  // Writes a file (relative path), commits everything, returns the new HEAD SHA.
+  std::string commit_file(const std::string& path, const std::string& content,
+                          const std::string& message);
+  std::string remove_and_commit(const std::string& path, const std::string& message);
+  std::string head() const;
+  void write(const std::string& path, const std::string& content) const;
+
+ private:
+  std::string dir_;
+};
+
+struct Http {
+  int status = 0;
+  std::string body;
+  std::string version_header;  // X-Podlift-Version
+};
+// GET http://127.0.0.1:<port><path> from the build box.
+Http http_get(int port, const std::string& path = "/", const std::string& host = "");
+
+// Runs the podlift binary in `cwd` with extra environment entries "K=V".
+Exec podlift(const std::string& cwd, const std::vector<std::string>& args,
+            const std::vector<std::string>& env = {}, int timeout_seconds = 600);
+
+}  // namespace podlift::e2e

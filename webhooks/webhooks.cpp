@@ -1,0 +1,1 @@
+#include "webhooks/webhooks.hpp"
