@@ -23,8 +23,8 @@ const Config& Context::config(bool require_secrets) {
 namespace {
 std::vector<Command> command_table() {
   std::vector<Command> all;
-  for (auto group : {basic_commands, config_commands, deploy_commands, inspect_commands,
-                     planned_commands}) {
+  for (auto group :
+       {basic_commands, config_commands, deploy_commands, inspect_commands, planned_commands}) {
     for (auto& c : group()) all.push_back(std::move(c));
   }
   return all;
@@ -60,7 +60,8 @@ int run(int argc, char** argv) {
     }
     if (a.empty() || a[0] == '-') continue;
     if (std::find(names.begin(), names.end(), a) == names.end()) {
-      std::fprintf(stderr, "podlift: error: unknown command \"%s\"%s\nRun `podlift --help` for the list.\n",
+      std::fprintf(stderr,
+                   "podlift: error: unknown command \"%s\"%s\nRun `podlift --help` for the list.\n",
                    a.c_str(), did_you_mean(a, names).c_str());
       return static_cast<int>(ExitCode::kUsage);
     }

@@ -63,7 +63,8 @@ void validate(Context& ctx) {
       checks.push_back({"ssh", server_label(s), false, e.what()});
       continue;
     }
-    remote_check(checks, *remote, "docker", {"docker", "version", "--format", "server {{.Server.Version}}"},
+    remote_check(checks, *remote, "docker",
+                 {"docker", "version", "--format", "server {{.Server.Version}}"},
                  "install docker.io");
     remote_check(checks, *remote, "nginx", {"nginx", "-v"}, "install nginx");
     remote_check(checks, *remote, "curl", {"curl", "--version"}, "install curl");
@@ -93,7 +94,8 @@ std::vector<Command> config_commands() {
                     sub.callback([&ctx] {
                       const Config& config = ctx.config(/*require_secrets=*/false);
                       Table t({"KEY", "VALUE", "SOURCE"});
-                      for (const auto& line : describe(config)) t.add({line.key, line.value, line.origin});
+                      for (const auto& line : describe(config))
+                        t.add({line.key, line.value, line.origin});
                       std::fputs(t.render().c_str(), stdout);
                     });
                   }});

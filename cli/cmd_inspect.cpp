@@ -1,14 +1,13 @@
 // ps (the service's containers per server) and logs (the app's container logs).
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/context.hpp"
 #include "cli/table.hpp"
 #include "deployer/deploy.hpp"
+#include "deployer/files.hpp"
 #include "deployer/inventory.hpp"
 #include "deployer/nginx.hpp"
-#include "deployer/files.hpp"
 #include "deployer/version.hpp"
 
 namespace podlift::cli {
@@ -32,9 +31,15 @@ void ps(Context& ctx, bool json, const std::string& only) {
     std::string live = live_version(*remote, config);
     for (const auto& c : list_containers(*remote, config.service)) {
       bool is_live = c.running() && c.version_id == live;
-      out.push_back({{"server", remote->name()}, {"container", c.name}, {"version", c.version_id},
-                     {"state", c.state}, {"status", c.status}, {"port", c.host_port},
-                     {"created_at", c.created_at}, {"live", is_live}, {"image", c.image}});
+      out.push_back({{"server", remote->name()},
+                     {"container", c.name},
+                     {"version", c.version_id},
+                     {"state", c.state},
+                     {"status", c.status},
+                     {"port", c.host_port},
+                     {"created_at", c.created_at},
+                     {"live", is_live},
+                     {"image", c.image}});
       t.add({remote->name(), c.name, short_version(c.version_id), c.state,
              std::to_string(c.host_port), c.status, is_live ? "*" : ""});
     }
@@ -74,8 +79,14 @@ void logs(Context& ctx, bool follow, const std::string& since, int lines, const 
     if (!since.empty()) cmd.argv.insert(cmd.argv.end(), {"--since", since});
     if (lines >= 0) cmd.argv.insert(cmd.argv.end(), {"--tail", std::to_string(lines)});
     cmd.argv.push_back(pick->name);
-    cmd.on_stdout = [](std::string_view c) { std::fwrite(c.data(), 1, c.size(), stdout); std::fflush(stdout); };
-    cmd.on_stderr = [](std::string_view c) { std::fwrite(c.data(), 1, c.size(), stdout); std::fflush(stdout); };
+    cmd.on_stdout = [](std::string_view c) {
+      std::fwrite(c.data(), 1, c.size(), stdout);
+      std::fflush(stdout);
+    };
+    cmd.on_stderr = [](std::string_view c) {
+      std::fwrite(c.data(), 1, c.size(), stdout);
+      std::fflush(stdout);
+    };
     if (follow) cmd.timeout = std::chrono::hours(24 * 365);
     auto r = remote->run(cmd);
     if (!r) throw Error("docker logs on " + remote->name() + ": " + r.error());
@@ -98,21 +109,21 @@ std::vector<Command> inspect_commands() {
                     sub.add_option("--server", o->server, "only this server");
                     sub.callback([&ctx, o] { ps(ctx, o->json, o->server); });
                   }});
-  cmds.push_back({"logs", "show the app container's logs",
-                  [](CLI::App& sub, Context& ctx) {
-                    struct Opts {
-                      bool follow = false;
-                      std::string since;
-                      int lines = -1;
-                      std::string server;
-                    };
-                    auto o = std::make_shared<Opts>();
-                    sub.add_flag("-f,--follow", o->follow, "keep streaming new lines");
-                    sub.add_option("--since", o->since, "only lines since (e.g. 10m, 2026-12-01T10:00:00)");
-                    sub.add_option("-n,--lines", o->lines, "only the last N lines");
-                    sub.add_option("--server", o->server, "only this server");
-                    sub.callback([&ctx, o] { logs(ctx, o->follow, o->since, o->lines, o->server); });
-                  }});
+  cmds.push_back(
+      {"logs", "show the app container's logs", [](CLI::App& sub, Context& ctx) {
+         struct Opts {
+           bool follow = false;
+           std::string since;
+           int lines = -1;
+           std::string server;
+         };
+         auto o = std::make_shared<Opts>();
+         sub.add_flag("-f,--follow", o->follow, "keep streaming new lines");
+         sub.add_option("--since", o->since, "only lines since (e.g. 10m, 2026-12-01T10:00:00)");
+         sub.add_option("-n,--lines", o->lines, "only the last N lines");
+         sub.add_option("--server", o->server, "only this server");
+         sub.callback([&ctx, o] { logs(ctx, o->follow, o->since, o->lines, o->server); });
+       }});
   return cmds;
 }
 

@@ -1,7 +1,7 @@
 // The podlift configuration model and its loader.
 //
-// Precedence (lowest to highest): built-in defaults < podlift.yml < environment (PODLIFT_* variables,
-// see settings()) < command-line flags (applied by the CLI through Config::set()). Every scalar
+// Precedence (lowest to highest): built-in defaults < podlift.yml < environment (PODLIFT_*
+// variables, see settings()) < command-line flags (applied through set_setting()). Every scalar
 // setting remembers where its value came from, for `podlift config` and for error messages.
 #pragma once
 
@@ -21,24 +21,24 @@ struct Origin {
 };
 
 struct ServerConfig {
-  std::string host;                 // hostname, IPv4 or IPv6 literal
+  std::string host;  // hostname, IPv4 or IPv6 literal
   std::string user = "root";
   int port = 22;
-  std::string identity_file;        // empty: ssh-agent, then ~/.ssh/id_* defaults
-  std::string role = "web";         // roles arrive with multi-server work; "web" for now
-  Origin origin;                    // where this server entry was written
+  std::string identity_file;  // empty: ssh-agent, then ~/.ssh/id_* defaults
+  std::string role = "web";   // roles arrive with multi-server work; "web" for now
+  Origin origin;              // where this server entry was written
 };
 
 struct HealthcheckConfig {
   std::string path = "/up";
-  std::string host;                 // optional Host header
+  std::string host;  // optional Host header
   Millis interval{1000};
-  Millis timeout{2000};             // per request
-  Millis deadline{60000};           // overall, from container start
+  Millis timeout{2000};    // per request
+  Millis deadline{60000};  // overall, from container start
 };
 
 struct BuildConfig {
-  std::string context = ".";        // relative to the repository root
+  std::string context = ".";              // relative to the repository root
   std::string dockerfile = "Dockerfile";  // relative to the context
   std::map<std::string, std::string> args;
 };
@@ -51,28 +51,28 @@ struct NginxConfig {
 struct SshConfig {
   std::string known_hosts = "~/.ssh/known_hosts";
   Millis connect_timeout{10000};
-  Millis command_timeout{300000};   // default bound on one remote command
+  Millis command_timeout{300000};  // default bound on one remote command
 };
 
 struct EnvConfig {
-  std::map<std::string, std::string> clear;   // name -> value (not secret)
-  std::vector<std::string> secret;            // names; values resolved into `secrets`
+  std::map<std::string, std::string> clear;  // name -> value (not secret)
+  std::vector<std::string> secret;           // names; values resolved into `secrets`
 };
 
 struct Config {
-  std::string path;                 // the podlift.yml this came from (absolute)
-  std::string dir;                  // its directory: .env and relative paths resolve here
-  std::string service;              // [a-z0-9][a-z0-9_-]*, required
-  std::string image;                // local image name; defaults to "podlift/<service>"
+  std::string path;     // the podlift.yml this came from (absolute)
+  std::string dir;      // its directory: .env and relative paths resolve here
+  std::string service;  // [a-z0-9][a-z0-9_-]*, required
+  std::string image;    // local image name; defaults to "podlift/<service>"
   BuildConfig build;
-  int app_port = 3000;              // the port the app listens on inside the container
+  int app_port = 3000;  // the port the app listens on inside the container
   HealthcheckConfig healthcheck;
   EnvConfig env;
   std::vector<ServerConfig> servers;  // at least one
   NginxConfig nginx;
   SshConfig ssh;
-  int retain = 5;                   // versions to keep (live one included)
-  Millis stop_timeout{10000};       // docker stop -t for the old version
+  int retain = 5;              // versions to keep (live one included)
+  Millis stop_timeout{10000};  // docker stop -t for the old version
 
   // Secret values by name, resolved from the environment or the .env file. Never print these;
   // Redactor and config printing hide them.
@@ -85,8 +85,8 @@ struct Config {
 
 // A settable scalar: its dotted key, PODLIFT_* environment name, and a description.
 struct SettingInfo {
-  std::string key;       // "healthcheck.deadline"
-  std::string env;       // "PODLIFT_HEALTHCHECK_DEADLINE"
+  std::string key;  // "healthcheck.deadline"
+  std::string env;  // "PODLIFT_HEALTHCHECK_DEADLINE"
   std::string help;
 };
 const std::vector<SettingInfo>& settings();

@@ -12,12 +12,12 @@ namespace podlift {
 // The one set of process exit codes podlift uses. Scripts may depend on these values.
 enum class ExitCode : int {
   kOk = 0,
-  kFailure = 1,         // a deploy/command failed (remote error, build failure, ...)
-  kUsage = 2,           // bad command line, or a command that is not implemented yet
-  kConfig = 3,          // podlift.yml or environment is invalid
-  kUnreachable = 4,     // SSH connect / auth / host key failure
-  kUnhealthy = 5,       // the new version never passed its health check
-  kInterrupted = 130,   // SIGINT/SIGTERM
+  kFailure = 1,        // a deploy/command failed (remote error, build failure, ...)
+  kUsage = 2,          // bad command line, or a command that is not implemented yet
+  kConfig = 3,         // podlift.yml or environment is invalid
+  kUnreachable = 4,    // SSH connect / auth / host key failure
+  kUnhealthy = 5,      // the new version never passed its health check
+  kInterrupted = 130,  // SIGINT/SIGTERM
 };
 
 class Error : public std::runtime_error {

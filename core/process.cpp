@@ -197,8 +197,8 @@ Result<ProcessResult> SystemProcessRunner::run(const std::vector<std::string>& a
     for (auto& p : fds) {
       if (!p.revents) continue;
       if (p.fd == c.in) {
-        ssize_t w = ::write(c.in, options.stdin_data.data() + written,
-                            options.stdin_data.size() - written);
+        ssize_t w =
+            ::write(c.in, options.stdin_data.data() + written, options.stdin_data.size() - written);
         if (w > 0) written += static_cast<size_t>(w);
         if (w < 0 && errno != EAGAIN && errno != EINTR) written = options.stdin_data.size();
         if (written >= options.stdin_data.size()) close_fd(c.in);

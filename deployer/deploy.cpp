@@ -124,9 +124,9 @@ DeploySummary Deployer::deploy(const DeployOptions& options) {
       });
       out.already_present = r.already_present;
       out.shipped_bytes = r.bytes;
-      say_(r.already_present ? out.server + " already has " + image
-                             : "shipped " + fmt_bytes(r.bytes) + " to " + out.server + " in " +
-                                   fmt_ms(r.took));
+      say_(r.already_present
+               ? out.server + " already has " + image
+               : "shipped " + fmt_bytes(r.bytes) + " to " + out.server + " in " + fmt_ms(r.took));
     }
   });
 
@@ -164,9 +164,11 @@ std::string Deployer::plan(const DeployOptions& options) {
       run.replace(p, 12, "127.0.0.1:$PORT:");
     out += "  $ " + run + "   # $PORT: a free port in 20000-31999\n";
     out += "  $ " + shell_join(health_probe_argv(config_.healthcheck, 0)) + "\n";
-    out += "      # every " + format_duration(config_.healthcheck.interval) + " until 2xx, deadline " +
-           format_duration(config_.healthcheck.deadline) + "; on failure the new container is removed\n";
-    out += "  write " + nginx_site_path(config_.service) + " (mode 644; previous kept for restore):\n" +
+    out += "      # every " + format_duration(config_.healthcheck.interval) +
+           " until 2xx, deadline " + format_duration(config_.healthcheck.deadline) +
+           "; on failure the new container is removed\n";
+    out += "  write " + nginx_site_path(config_.service) +
+           " (mode 644; previous kept for restore):\n" +
            indent(render_nginx_site(config_, 0, v.id), "      ");
     out += "  $ nginx -t -q && nginx -s reload   # then confirm X-Podlift-Version through nginx\n";
     out += "  $ docker stop --time " +

@@ -49,7 +49,10 @@ class Deployer {
  public:
   using Say = std::function<void(const std::string&)>;
   Deployer(const Config& config, ProcessRunner& runner, Connector connect, Clock& clock, Say say)
-      : config_(config), runner_(runner), connect_(std::move(connect)), clock_(clock),
+      : config_(config),
+        runner_(runner),
+        connect_(std::move(connect)),
+        clock_(clock),
         say_(std::move(say)) {}
 
   DeploySummary deploy(const DeployOptions& options);

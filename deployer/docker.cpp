@@ -41,12 +41,13 @@ std::vector<std::string> build_command(const Config& config, const AppVersion& v
   std::string tree = version.tree_rev;
   std::string sub = normalize_context(version.prefix, config.build.context);
   if (!sub.empty()) tree += ":" + sub;
-  std::vector<std::string> archive = {"git", "-C", version.repo_root, "archive", "--format=tar",
-                                      tree};
-  std::vector<std::string> build = {local_docker(), "build", "-f", config.build.dockerfile,
-                                    "-t", image_ref(config, version.id),
-                                    "--label", "podlift.service=" + config.service,
-                                    "--label", "podlift.version=" + version.id};
+  std::vector<std::string> archive = {"git",     "-C",           version.repo_root,
+                                      "archive", "--format=tar", tree};
+  std::vector<std::string> build = {local_docker(), "build",
+                                    "-f",           config.build.dockerfile,
+                                    "-t",           image_ref(config, version.id),
+                                    "--label",      "podlift.service=" + config.service,
+                                    "--label",      "podlift.version=" + version.id};
   for (const auto& [k, v] : config.build.args) {
     build.push_back("--build-arg");
     build.push_back(k + "=" + v);
@@ -84,25 +85,37 @@ void build_image(ProcessRunner& runner, const Config& config, const AppVersion& 
 }
 
 std::vector<std::string> docker_run_argv(const Config& config, const RunSpec& spec) {
-  return {"docker", "run", "--detach",
-          "--name", spec.name,
-          "--label", "podlift.service=" + config.service,
-          "--label", "podlift.version=" + spec.version_id,
-          "--label", "podlift.role=web",
-          "--label", "podlift.port=" + std::to_string(spec.host_port),
-          "--restart", "unless-stopped",
-          "--env-file", spec.env_file,
-          "--publish", "127.0.0.1:" + std::to_string(spec.host_port) + ":" +
-              std::to_string(config.app_port),
+  return {"docker",
+          "run",
+          "--detach",
+          "--name",
+          spec.name,
+          "--label",
+          "podlift.service=" + config.service,
+          "--label",
+          "podlift.version=" + spec.version_id,
+          "--label",
+          "podlift.role=web",
+          "--label",
+          "podlift.port=" + std::to_string(spec.host_port),
+          "--restart",
+          "unless-stopped",
+          "--env-file",
+          spec.env_file,
+          "--publish",
+          "127.0.0.1:" + std::to_string(spec.host_port) + ":" + std::to_string(config.app_port),
           spec.image};
 }
 
 std::vector<std::string> docker_ps_argv(const std::string& service) {
-  return {"docker", "ps", "--all", "--no-trunc", "--filter", "label=podlift.service=" + service,
-          "--format", "{{json .}}"};
+  return {"docker",     "ps",        "--all",
+          "--no-trunc", "--filter",  "label=podlift.service=" + service,
+          "--format",   "{{json .}}"};
 }
 
-std::string env_dir(const std::string& service) { return "/var/lib/podlift/" + service; }
+std::string env_dir(const std::string& service) {
+  return "/var/lib/podlift/" + service;
+}
 
 std::string env_file_path(const std::string& service, const std::string& container) {
   return env_dir(service) + "/" + container + ".env";
@@ -115,7 +128,8 @@ std::string env_file_contents(const Config& config, const std::string& version_i
   std::string out = "PODLIFT_SERVICE=" + config.service + "\nPODLIFT_VERSION=" + version_id + "\n";
   auto line = [&](const std::string& k, const std::string& v) {
     if (v.find('\n') != std::string::npos) {
-      throw ConfigError("env value of " + k + " contains a newline, which docker --env-file "
+      throw ConfigError("env value of " + k +
+                        " contains a newline, which docker --env-file "
                         "cannot carry");
     }
     out += k + "=" + v + "\n";

@@ -28,16 +28,16 @@ void build_image(ProcessRunner& runner, const Config& config, const AppVersion& 
 
 // Remote argv builders.
 struct RunSpec {
-  std::string name;       // container name
-  std::string image;      // image ref
+  std::string name;   // container name
+  std::string image;  // image ref
   std::string version_id;
-  int host_port = 0;      // bound on 127.0.0.1 of the server
-  std::string env_file;   // path on the server
+  int host_port = 0;     // bound on 127.0.0.1 of the server
+  std::string env_file;  // path on the server
 };
 std::vector<std::string> docker_run_argv(const Config& config, const RunSpec& spec);
 // Lists this service's containers, one JSON object per line.
 std::vector<std::string> docker_ps_argv(const std::string& service);
-std::string env_dir(const std::string& service);            // /var/lib/podlift/<service>
+std::string env_dir(const std::string& service);  // /var/lib/podlift/<service>
 std::string env_file_path(const std::string& service, const std::string& container);
 // KEY=VALUE lines for docker --env-file; PODLIFT_VERSION and PODLIFT_SERVICE come first.
 // With redact_secrets, secret values are written as [redacted] (for plans).

@@ -7,11 +7,16 @@ namespace podlift {
 namespace {
 std::string curl_error(int code) {
   switch (code) {
-    case 7: return "connection refused";
-    case 28: return "timed out";
-    case 52: return "empty reply from server";
-    case 56: return "connection reset";
-    default: return "curl exit " + std::to_string(code);
+    case 7:
+      return "connection refused";
+    case 28:
+      return "timed out";
+    case 52:
+      return "empty reply from server";
+    case 56:
+      return "connection reset";
+    default:
+      return "curl exit " + std::to_string(code);
   }
 }
 }  // namespace
@@ -20,8 +25,8 @@ std::vector<std::string> health_probe_argv(const HealthcheckConfig& hc, int port
   double secs = std::max(0.1, static_cast<double>(hc.timeout.count()) / 1000.0);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", secs);
-  std::vector<std::string> argv = {"curl", "-s", "-o", "/dev/null", "--max-time", buf, "-w",
-                                   "%{http_code}"};
+  std::vector<std::string> argv = {"curl",       "-s", "-o", "/dev/null",
+                                   "--max-time", buf,  "-w", "%{http_code}"};
   if (!hc.host.empty()) {
     argv.push_back("-H");
     argv.push_back("Host: " + hc.host);

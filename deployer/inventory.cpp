@@ -1,8 +1,7 @@
 #include "deployer/inventory.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "deployer/docker.hpp"
@@ -29,7 +28,9 @@ std::vector<ContainerInfo> parse_docker_ps(const std::string& text) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object()) continue;
     ContainerInfo c;
-    auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
+    auto str = [&](const char* k) {
+      return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "";
+    };
     c.id = str("ID");
     c.name = str("Names");
     c.image = str("Image");

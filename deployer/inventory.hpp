@@ -11,13 +11,13 @@ namespace podlift {
 struct ContainerInfo {
   std::string id;
   std::string name;
-  std::string version_id;   // label podlift.version
-  std::string role;         // label podlift.role
-  int host_port = 0;        // label podlift.port
+  std::string version_id;  // label podlift.version
+  std::string role;        // label podlift.role
+  int host_port = 0;       // label podlift.port
   std::string image;
-  std::string state;        // running, exited, created, restarting, ...
-  std::string status;       // docker's human text ("Up 3 minutes")
-  std::string created_at;   // docker's timestamp text
+  std::string state;       // running, exited, created, restarting, ...
+  std::string status;      // docker's human text ("Up 3 minutes")
+  std::string created_at;  // docker's timestamp text
   bool running() const { return state == "running" || state == "restarting"; }
 };
 

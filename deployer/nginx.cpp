@@ -88,8 +88,8 @@ void NginxSwitch::install(const std::string& site_text, const std::string& versi
     std::string why = t ? t->err : t.error();
     restore();
     while (!why.empty() && why.back() == '\n') why.pop_back();
-    throw Error("nginx rejected the new site on " + remote_.name() + " (previous site kept): " +
-                why);
+    throw Error("nginx rejected the new site on " + remote_.name() +
+                " (previous site kept): " + why);
   }
   try {
     reload();
@@ -122,13 +122,17 @@ void NginxSwitch::verify(const std::string& version_id) {
   // A reload is asynchronous and may fail after the signal was accepted (e.g. bind() on a busy
   // port), so ask nginx itself which version answers.
   std::string host = config_.nginx.server_name == "_" ? "localhost" : config_.nginx.server_name;
-  std::string url = "http://127.0.0.1:" + std::to_string(config_.nginx.listen) +
-                    config_.healthcheck.path;
+  std::string url =
+      "http://127.0.0.1:" + std::to_string(config_.nginx.listen) + config_.healthcheck.path;
   std::string seen;
   for (int attempt = 0; attempt < 40; ++attempt) {
     RemoteCommand cmd;
-    cmd.argv = {"curl", "-s", "-o", "/dev/null", "--max-time", "2", "-H", "Host: " + host,
-                "-w", "%{http_code} %header{x-podlift-version}", url};
+    cmd.argv = {"curl",       "-s",
+                "-o",         "/dev/null",
+                "--max-time", "2",
+                "-H",         "Host: " + host,
+                "-w",         "%{http_code} %header{x-podlift-version}",
+                url};
     auto r = remote_.run(cmd);
     if (r && r->exit_status == 0) {
       seen = r->out;

@@ -26,10 +26,10 @@ using StdinSource = std::function<size_t(char* buf, size_t cap)>;
 using OutputSink = std::function<void(std::string_view chunk)>;
 
 struct RemoteCommand {
-  std::vector<std::string> argv;   // quoted with shell_join by the executor; never pre-joined
-  std::string stdin_data;          // small stdin (file contents); ignored if stdin_source is set
-  StdinSource stdin_source;        // streaming stdin (e.g. `docker save` output)
-  OutputSink on_stdout;            // streaming stdout (e.g. `docker logs -f`); else captured
+  std::vector<std::string> argv;  // quoted with shell_join by the executor; never pre-joined
+  std::string stdin_data;         // small stdin (file contents); ignored if stdin_source is set
+  StdinSource stdin_source;       // streaming stdin (e.g. `docker save` output)
+  OutputSink on_stdout;           // streaming stdout (e.g. `docker logs -f`); else captured
   OutputSink on_stderr;
   // Overall bound for this command; nullopt = the executor's default (ssh.command_timeout).
   std::optional<std::chrono::milliseconds> timeout;

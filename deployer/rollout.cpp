@@ -128,10 +128,10 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
       auto h = wait_healthy(remote_, clock_, config_.healthcheck, res.port, name);
       if (!h.healthy) {
         throw Error("version " + short_version(version_id) + " did not become healthy on " +
-                        remote_.name() + " within " + format_duration(config_.healthcheck.deadline) +
-                        " (" + std::to_string(h.attempts) + " checks of " +
-                        config_.healthcheck.path + ", last: " + h.last + ")" +
-                        log_tail(remote_, name),
+                        remote_.name() + " within " +
+                        format_duration(config_.healthcheck.deadline) + " (" +
+                        std::to_string(h.attempts) + " checks of " + config_.healthcheck.path +
+                        ", last: " + h.last + ")" + log_tail(remote_, name),
                     ExitCode::kUnhealthy);
       }
       say_("healthy after " + std::to_string(h.attempts) + " check(s): " + h.last);

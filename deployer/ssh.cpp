@@ -133,8 +133,9 @@ void verify_host_key(ssh_session s, const SshTarget& t, const std::string& file)
           " and add the new one with: " + add);
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND:
-      throw UnreachableError("host key of " + where + " is not in " + file +
-                             " (the server offered " + offered_key(s) +
+      throw UnreachableError("host key of " + where + " is not in " + file + " (" +
+                             (std::ifstream(file) ? "" : "the file does not exist; ") +
+                             "the server offered " + offered_key(s) +
                              "); verify it, then add it with: " + add);
     case SSH_KNOWN_HOSTS_ERROR:
     default:
@@ -200,7 +201,8 @@ std::string short_command(const std::vector<std::string>& argv) {
 
 // Frees a channel on every path out of run(). A command that did not finish (timeout, a throwing
 // sink or source, a transport error) gets SIGTERM first: closing the channel alone would leave
-// it running on the server.
+// it running on the server. OpenSSH ignores signal requests on root sessions; there, closing the
+// channel is all we can do (the command sees EOF on stdin and SIGPIPE on its next write).
 struct ChannelGuard {
   ssh_session session;
   ssh_channel channel;
@@ -383,6 +385,7 @@ void CommandRun::wait_for_socket() const {
 }
 
 Result<RemoteResult> CommandRun::execute() {
+  if (cmd_.argv.empty()) return fail(label_ + " failed: empty command");
   ssh_channel raw = ssh_channel_new(s_);
   if (raw == nullptr) return transport_failure("creating a channel");
   ChannelGuard guard(s_, raw);
@@ -447,12 +450,15 @@ std::unique_ptr<RemoteExecutor> ssh_connect(const SshTarget& target) {
   // No ~/.ssh/config and no /etc/ssh/ssh_known_hosts: podlift.yml alone decides.
   bool process_config = false;
   unsigned int port = static_cast<unsigned int>(target.port);
+  // Default keys come from $HOME/.ssh like every other ~ path here (libssh would use passwd).
+  const std::string ssh_dir = expand_home("~/.ssh");
   int nodelay = 1;  // many small request/reply exchanges per command: no Nagle delays
   if (ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &process_config) < 0 ||
       ssh_options_set(s, SSH_OPTIONS_HOST, target.host.c_str()) < 0 ||
       ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0 ||
       ssh_options_set(s, SSH_OPTIONS_NODELAY, &nodelay) < 0 ||
       (!target.user.empty() && ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str()) < 0) ||
+      ssh_options_set(s, SSH_OPTIONS_SSH_DIR, ssh_dir.c_str()) < 0 ||
       ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, known_hosts.c_str()) < 0 ||
       ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") < 0) {
     throw UnreachableError("invalid SSH settings for " + name + ": " + ssh_get_error(s));

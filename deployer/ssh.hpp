@@ -15,8 +15,8 @@ struct SshTarget {
   std::string host;
   int port = 22;
   std::string user = "root";
-  std::string identity_file;      // empty: try ssh-agent, then the default ~/.ssh/id_* keys
-  std::string known_hosts;        // path (a leading ~/ is expanded); must exist and hold the key
+  std::string identity_file;  // empty: try ssh-agent, then the default ~/.ssh/id_* keys
+  std::string known_hosts;    // path (a leading ~/ is expanded); must exist and hold the key
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds command_timeout{300000};
 };

@@ -41,7 +41,8 @@ bool looks_like_version(const std::string& text) {
   if (text.size() < 4) return false;
   std::string head = text.substr(0, text.find("-dirty-"));
   for (char c : head) {
-    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
+    if (!std::isxdigit(static_cast<unsigned char>(c)) ||
+        std::isupper(static_cast<unsigned char>(c)))
       return false;
   }
   return head.size() <= 40;
@@ -55,8 +56,9 @@ AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool a
   AppVersion v;
   auto inside = runner.run({"git", "-C", dir, "rev-parse", "--show-toplevel"});
   if (!inside || inside->exit_code != 0) {
-    throw Error(dir + " is not inside a git repository; podlift deploys committed code (git init "
-                      "and commit first)");
+    throw Error(dir +
+                " is not inside a git repository; podlift deploys committed code (git init "
+                "and commit first)");
   }
   v.repo_root = trim(inside->out);
   auto head = runner.run({"git", "-C", dir, "rev-parse", "--verify", "-q", "HEAD^{commit}"});
@@ -65,8 +67,7 @@ AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool a
   }
   v.sha = trim(head->out);
   v.prefix = git({"rev-parse", "--show-prefix"}, "git rev-parse --show-prefix");
-  std::string status =
-      git({"status", "--porcelain", "--untracked-files=no"}, "git status");
+  std::string status = git({"status", "--porcelain", "--untracked-files=no"}, "git status");
   v.tree_rev = v.sha;
   if (!status.empty()) {
     if (!allow_dirty) {
@@ -79,8 +80,8 @@ AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool a
     // work tree, index or stash list: that commit is the build context.
     v.dirty = true;
     v.tree_rev = git({"stash", "create"}, "git stash create");
-    std::string diff = run_local_checked(runner, {"git", "-C", dir, "diff", "--binary", "HEAD"},
-                                         "git diff");
+    std::string diff =
+        run_local_checked(runner, {"git", "-C", dir, "diff", "--binary", "HEAD"}, "git diff");
     v.id = version_id(v.sha, sha256_hex(diff));
   } else {
     v.id = version_id(v.sha);

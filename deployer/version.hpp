@@ -8,8 +8,8 @@
 namespace podlift {
 
 struct AppVersion {
-  std::string sha;        // full SHA of HEAD
-  std::string id;         // image tag and label: sha, or sha-dirty-<8 hex of the diff>
+  std::string sha;  // full SHA of HEAD
+  std::string id;   // image tag and label: sha, or sha-dirty-<8 hex of the diff>
   bool dirty = false;
   std::string repo_root;  // absolute work-tree root
   std::string tree_rev;   // what to archive: HEAD's SHA, or a `git stash create` commit when dirty

@@ -38,16 +38,21 @@ class DeployTest : public ::testing::Test {
            "app_port: 3000\n"
            "healthcheck:\n  path: /up\n  interval: 500ms\n  deadline: 30s\n"
            "env:\n  clear:\n    GREETING: hi\n  secret:\n    - HELLO_TOKEN\n"
-           "servers:\n  - host: 127.0.0.1\n    port: " << server_->ssh_port()
-        << "\n    identity_file: " << ssh_key() << "\n"
-           "ssh:\n  known_hosts: " << known_hosts_ << "\n  connect_timeout: 5s\n"
-           "nginx:\n  server_name: _\n  listen: " << listen << "\n"
+           "servers:\n  - host: 127.0.0.1\n    port: "
+        << server_->ssh_port() << "\n    identity_file: " << ssh_key()
+        << "\n"
+           "ssh:\n  known_hosts: "
+        << known_hosts_
+        << "\n  connect_timeout: 5s\n"
+           "nginx:\n  server_name: _\n  listen: "
+        << listen
+        << "\n"
            "retain: 3\n"
         << extra;
   }
 
   static Exec deploy(const std::vector<std::string>& extra_args = {},
-                    const std::vector<std::string>& env = {}) {
+                     const std::vector<std::string>& env = {}) {
     std::vector<std::string> args = {"deploy"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     return podlift(repo_->dir(), args, env);
@@ -56,8 +61,8 @@ class DeployTest : public ::testing::Test {
   // What the server's nginx serves now.
   static Http served() { return http_get(server_->http_port(), "/"); }
   static int container_count() {
-    return std::atoi(server_->exec("docker ps -aq --filter label=podlift.service=hello | wc -l")
-                         .out.c_str());
+    return std::atoi(
+        server_->exec("docker ps -aq --filter label=podlift.service=hello | wc -l").out.c_str());
   }
 
   static std::unique_ptr<TestServer> server_;
@@ -196,7 +201,8 @@ TEST_F(DeployTest, UnreachableServerFailsClearly) {
   // Port 1 on loopback: nothing listens there.
   std::ofstream(repo_->dir() + "/unreachable.yml")
       << "service: hello\nservers:\n  - host: 127.0.0.1\n    port: 1\n"
-         "ssh:\n  known_hosts: " << known_hosts_ << "\n  connect_timeout: 3s\n";
+         "ssh:\n  known_hosts: "
+      << known_hosts_ << "\n  connect_timeout: 3s\n";
   Exec r = podlift(repo_->dir(), {"--config", "unreachable.yml", "deploy"});
   EXPECT_EQ(r.rc, 4) << r.all();
   EXPECT_NE(r.err.find("cannot connect to root@127.0.0.1:1"), std::string::npos) << r.err;
@@ -253,8 +259,9 @@ TEST_F(DeployTest, TakenListenPortFailsBeforeAnythingChanges) {
 TEST_F(DeployTest, NginxRejectingTheSiteRestoresThePreviousOne) {
   ASSERT_FALSE(live_sha_.empty());
   // A server_name nginx refuses at `nginx -t` time (a second default_server on port 80).
-  server_->exec("echo 'server { listen 80 default_server; return 404; }' "
-                "> /etc/nginx/conf.d/zz-other-default.conf");
+  server_->exec(
+      "echo 'server { listen 80 default_server; return 404; }' "
+      "> /etc/nginx/conf.d/zz-other-default.conf");
   const std::string sha = repo_->commit_file("message.txt", "third version\n", "v3");
   int before = container_count();
   Exec r = deploy();

@@ -29,9 +29,15 @@ Exec run(const std::vector<std::string>& argv, int timeout_seconds) {
   return sh(shell_join(argv), timeout_seconds);
 }
 
-std::string docker() { return "/usr/bin/docker"; }
-std::string source_dir() { return PODLIFT_SOURCE_DIR; }
-std::string podlift_bin() { return PODLIFT_BIN; }
+std::string docker() {
+  return "/usr/bin/docker";
+}
+std::string source_dir() {
+  return PODLIFT_SOURCE_DIR;
+}
+std::string podlift_bin() {
+  return PODLIFT_BIN;
+}
 
 std::string work_dir() {
   static const std::string dir = [] {
@@ -42,15 +48,17 @@ std::string work_dir() {
   return dir;
 }
 
-std::string ssh_key() { return work_dir() + "/id_ed25519"; }
+std::string ssh_key() {
+  return work_dir() + "/id_ed25519";
+}
 
 const std::string& prepare_environment() {
   static const std::string why = []() -> std::string {
     if (geteuid() != 0) return "e2e tests need root (they start dockerd and test servers)";
     Exec env = run({"bash", source_dir() + "/scripts/testenv.sh"}, 900);
     if (env.rc != 0) return "cannot prepare test servers: " + env.err;
-    Exec key = run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "podlift-e2e", "-f",
-                   ssh_key()});
+    Exec key =
+        run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "podlift-e2e", "-f", ssh_key()});
     if (key.rc != 0) return "ssh-keygen failed: " + key.err;
     return "";
   }();
@@ -71,14 +79,38 @@ int published_port(const std::string& container, int port) {
 
 TestServer::TestServer(const std::string& name) : name_("podlift-e2e-" + name) {
   run({docker(), "rm", "-f", name_});
-  Exec r = run({docker(), "run", "-d", "--name", name_, "--hostname", name,
-               "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-               "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-               "--security-opt", "systempaths=unconfined", "--cgroupns", "host",
-               "-v", "/sys/fs/cgroup:/sys/fs/cgroup", "--tmpfs", "/var/lib/docker:exec",
-               "-v", ssh_key() + ".pub:/authorized_keys:ro",
-               "-p", "127.0.0.1::22", "-p", "127.0.0.1::80", "-p", "127.0.0.1::8080",
-               "podlift-testserver:latest"});
+  Exec r = run({docker(),
+                "run",
+                "-d",
+                "--name",
+                name_,
+                "--hostname",
+                name,
+                "--cap-add",
+                "ALL",
+                "--cap-drop",
+                "SYS_RESOURCE",
+                "--security-opt",
+                "seccomp=unconfined",
+                "--security-opt",
+                "apparmor=unconfined",
+                "--security-opt",
+                "systempaths=unconfined",
+                "--cgroupns",
+                "host",
+                "-v",
+                "/sys/fs/cgroup:/sys/fs/cgroup",
+                "--tmpfs",
+                "/var/lib/docker:exec",
+                "-v",
+                ssh_key() + ".pub:/authorized_keys:ro",
+                "-p",
+                "127.0.0.1::22",
+                "-p",
+                "127.0.0.1::80",
+                "-p",
+                "127.0.0.1::8080",
+                "podlift-testserver:latest"});
   if (r.rc != 0) throw std::runtime_error("cannot start test server " + name_ + ": " + r.err);
   for (int i = 0; i < 300; ++i) {
     if (exec("test -f /run/podlift-testserver-ready").rc == 0) break;
@@ -110,8 +142,12 @@ Exec TestServer::exec(const std::string& shell_command) const {
   return run({docker(), "exec", name_, "bash", "-c", shell_command});
 }
 
-void TestServer::pause() { run({docker(), "pause", name_}); }
-void TestServer::unpause() { run({docker(), "unpause", name_}); }
+void TestServer::pause() {
+  run({docker(), "pause", name_});
+}
+void TestServer::unpause() {
+  run({docker(), "unpause", name_});
+}
 
 AppRepo::AppRepo(const std::string& dir) : dir_(dir) {
   fs::remove_all(dir_);
@@ -120,8 +156,8 @@ AppRepo::AppRepo(const std::string& dir) : dir_(dir) {
     fs::copy_file(source_dir() + "/examples/hello/" + f, dir_ + "/" + f);
   }
   Exec r = sh("cd " + shell_quote(dir_) +
-             " && git init -q -b main && git config user.email e2e@podlift.test"
-             " && git config user.name e2e && git add -A && git commit -q -m 'sample app'");
+              " && git init -q -b main && git config user.email e2e@podlift.test"
+              " && git config user.name e2e && git add -A && git commit -q -m 'sample app'");
   if (r.rc != 0) throw std::runtime_error("git init failed: " + r.err);
 }
 
@@ -133,15 +169,15 @@ void AppRepo::write(const std::string& path, const std::string& content) const {
 std::string AppRepo::commit_file(const std::string& path, const std::string& content,
                                  const std::string& message) {
   write(path, content);
-  Exec r = sh("cd " + shell_quote(dir_) + " && git add -A && git commit -q -m " +
-             shell_quote(message));
+  Exec r =
+      sh("cd " + shell_quote(dir_) + " && git add -A && git commit -q -m " + shell_quote(message));
   if (r.rc != 0) throw std::runtime_error("git commit failed: " + r.err + r.out);
   return head();
 }
 
 std::string AppRepo::remove_and_commit(const std::string& path, const std::string& message) {
   Exec r = sh("cd " + shell_quote(dir_) + " && git rm -q " + shell_quote(path) +
-             " && git commit -q -m " + shell_quote(message));
+              " && git commit -q -m " + shell_quote(message));
   if (r.rc != 0) throw std::runtime_error("git rm failed: " + r.err);
   return head();
 }
@@ -154,7 +190,12 @@ std::string AppRepo::head() const {
 }
 
 Http http_get(int port, const std::string& path, const std::string& host) {
-  std::vector<std::string> argv = {"curl", "-s", "--max-time", "5", "-D", "-",
+  std::vector<std::string> argv = {"curl",
+                                   "-s",
+                                   "--max-time",
+                                   "5",
+                                   "-D",
+                                   "-",
                                    "http://127.0.0.1:" + std::to_string(port) + path};
   if (!host.empty()) argv.insert(argv.begin() + 1, {"-H", "Host: " + host});
   Exec r = run(argv);
@@ -177,7 +218,7 @@ Http http_get(int port, const std::string& path, const std::string& host) {
 }
 
 Exec podlift(const std::string& cwd, const std::vector<std::string>& args,
-            const std::vector<std::string>& env, int timeout_seconds) {
+             const std::vector<std::string>& env, int timeout_seconds) {
   std::vector<std::string> argv = {"env"};
   argv.insert(argv.end(), env.begin(), env.end());
   argv.push_back(podlift_bin());

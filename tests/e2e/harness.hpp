@@ -24,9 +24,9 @@ std::string docker();  // the engine's own client
 // Prepares the build box once per process: dockerd, base image, test-server image, an SSH key.
 // Returns "" when ready, else why e2e cannot run here (the test then skips and says so).
 const std::string& prepare_environment();
-std::string work_dir();     // a per-process temp dir
-std::string ssh_key();      // private key path (ed25519) authorized on every test server
-std::string source_dir();   // the podlift source tree
+std::string work_dir();    // a per-process temp dir
+std::string ssh_key();     // private key path (ed25519) authorized on every test server
+std::string source_dir();  // the podlift source tree
 std::string podlift_bin();
 
 class TestServer {
@@ -38,7 +38,7 @@ class TestServer {
 
   const std::string& name() const { return name_; }
   int ssh_port() const { return ssh_port_; }
-  int http_port() const { return http_port_; }   // the server's nginx port 80 on our loopback
+  int http_port() const { return http_port_; }  // the server's nginx port 80 on our loopback
   int http_port_8080() const { return http8080_port_; }
   // "[127.0.0.1]:PORT ssh-ed25519 AAAA..." for a known_hosts file.
   std::string known_hosts_line() const;
@@ -81,6 +81,6 @@ Http http_get(int port, const std::string& path = "/", const std::string& host =
 
 // Runs the podlift binary in `cwd` with extra environment entries "K=V".
 Exec podlift(const std::string& cwd, const std::vector<std::string>& args,
-            const std::vector<std::string>& env = {}, int timeout_seconds = 600);
+             const std::vector<std::string>& env = {}, int timeout_seconds = 600);
 
 }  // namespace podlift::e2e

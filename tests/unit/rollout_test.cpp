@@ -1,0 +1,134 @@
+// The health gate and the rollout's failure contract, driven through a recording fake server
+// and a fake clock (the real thing is covered end to end in tests/e2e).
+#include "deployer/rollout.hpp"
+
+#include <gtest/gtest.h>
+
+#include "deployer/health.hpp"
+#include "deployer/nginx.hpp"
+#include "fake_clock.hpp"
+#include "fake_remote.hpp"
+
+namespace podlift {
+namespace {
+
+Config config() {
+  Config c;
+  c.service = "web";
+  c.image = "podlift/web";
+  c.servers.push_back(ServerConfig{});
+  c.servers[0].host = "fake";
+  c.healthcheck.interval = std::chrono::milliseconds(500);
+  c.healthcheck.deadline = std::chrono::seconds(5);
+  return c;
+}
+
+bool ran(const FakeRemote& r, const std::string& prefix) {
+  for (const auto& c : r.calls)
+    if (c.command.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+TEST(Health, ProbesUntilTwoHundredThenStops) {
+  FakeRemote remote;
+  FakeClock clock;
+  remote.on("curl", 0, "000").on("docker inspect", 0, "running 0\n");
+  remote.on("curl", 0, "503").on("docker inspect", 0, "running 0\n");
+  remote.on("curl", 0, "200");
+  Config c = config();
+  c.healthcheck.host = "example.com";
+  auto h = wait_healthy(remote, clock, c.healthcheck, 21000, "web-1");
+  EXPECT_TRUE(h.healthy);
+  EXPECT_EQ(h.attempts, 3);
+  EXPECT_EQ(clock.slept, std::chrono::milliseconds(1000));
+  EXPECT_NE(remote.calls[0].command.find("'Host: example.com' http://127.0.0.1:21000/up"),
+            std::string::npos)
+      << remote.calls[0].command;
+}
+
+TEST(Health, GivesUpAtTheDeadlineWithTheLastStatus) {
+  FakeRemote remote;
+  FakeClock clock;
+  remote.on("curl", 0, "503", "", true).on("docker inspect", 0, "running 0\n", "", true);
+  auto h = wait_healthy(remote, clock, config().healthcheck, 21000, "web-1");
+  EXPECT_FALSE(h.healthy);
+  EXPECT_EQ(h.last, "HTTP 503");
+  EXPECT_LE(clock.slept, std::chrono::seconds(5));
+  EXPECT_GE(h.attempts, 10);
+}
+
+TEST(Health, StopsEarlyWhenTheContainerExits) {
+  FakeRemote remote;
+  FakeClock clock;
+  remote.on("curl", 7, "000").on("docker inspect", 0, "exited 1\n");
+  auto h = wait_healthy(remote, clock, config().healthcheck, 21000, "web-1");
+  EXPECT_FALSE(h.healthy);
+  EXPECT_EQ(h.attempts, 1);
+  EXPECT_EQ(h.last, "connection refused; container is exited (exit code 1)");
+}
+
+TEST(Rollout, UnhealthyVersionIsRemovedAndNginxIsNotTouched) {
+  FakeRemote remote;
+  FakeClock clock;
+  Config c = config();
+  remote.on("curl", 0, "500", "", true).on("docker inspect", 0, "running 0\n", "", true);
+  Rollout rollout(remote, c, clock, [](const std::string&) {});
+  try {
+    rollout.run("podlift/web:abcd", "abcdabcdabcd");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUnhealthy);
+    EXPECT_NE(std::string(e.what()).find("last: HTTP 500"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(ran(remote, "docker run"));
+  EXPECT_TRUE(ran(remote, "docker rm --force web-abcdabcdabcd-"));
+  EXPECT_TRUE(ran(remote, "rm -f -- /var/lib/podlift/web/web-abcdabcdabcd-"));
+  EXPECT_FALSE(ran(remote, "nginx"));
+  EXPECT_FALSE(ran(remote, "docker stop"));
+}
+
+TEST(Rollout, SecretsTravelOnStdinNeverOnACommandLine) {
+  FakeRemote remote;
+  FakeClock clock;
+  Config c = config();
+  c.env.secret = {"TOKEN"};
+  c.secrets = {{"TOKEN", "sup3r-s3cret"}};
+  remote.on("curl", 0, "500", "", true).on("docker inspect", 0, "running 0\n", "", true);
+  Rollout rollout(remote, c, clock, [](const std::string&) {});
+  EXPECT_THROW(rollout.run("podlift/web:abcd", "abcd"), Error);
+  bool on_stdin = false;
+  for (const auto& call : remote.calls) {
+    EXPECT_EQ(call.command.find("sup3r-s3cret"), std::string::npos) << call.command;
+    on_stdin = on_stdin || call.stdin_data.find("TOKEN=sup3r-s3cret") != std::string::npos;
+  }
+  EXPECT_TRUE(on_stdin);
+}
+
+TEST(Rollout, NginxTestFailureRestoresThePreviousSiteAndRemovesTheNewContainer) {
+  FakeRemote remote;
+  FakeClock clock;
+  Config c = config();
+  const std::string old_site = render_nginx_site(c, 20001, "1111");
+  remote.on("sh -c 'if [ -e", 0, old_site, "", true);  // read_remote_file of the site
+  remote.on("curl", 0, "200");
+  remote.on("nginx -t", 1, "", "nginx: [emerg] unexpected \"}\"");
+  Rollout rollout(remote, c, clock, [](const std::string&) {});
+  try {
+    rollout.run("podlift/web:2222", "2222");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected"), std::string::npos) << e.what();
+  }
+  // The last write of the site put the old content back.
+  std::string last_site_write;
+  for (const auto& call : remote.calls)
+    if (call.command.find("/etc/nginx/conf.d/podlift-web.conf") != std::string::npos &&
+        call.command.rfind("sh -c 'set -e", 0) == 0)
+      last_site_write = call.stdin_data;
+  EXPECT_EQ(last_site_write, old_site);
+  EXPECT_TRUE(ran(remote, "docker rm --force web-2222-"));
+  EXPECT_FALSE(ran(remote, "docker stop"));
+}
+
+}  // namespace
+}  // namespace podlift
