@@ -20,7 +20,33 @@ const Config& Context::config(bool require_secrets) {
   return *config_;
 }
 
+CLI::Validator non_empty() {
+  return CLI::Validator(
+      [](std::string& value) { return value.empty() ? std::string("must not be empty") : ""; },
+      "NON-EMPTY");
+}
+
 namespace {
+// CLI11's own messages, in podlift's error format, with a did-you-mean for a mistyped flag.
+void print_parse_error(CLI::App& app, const CLI::ParseError& e) {
+  CLI::App* cmd = &app;
+  for (CLI::App* sub : app.get_subcommands()) cmd = sub;
+  std::string what = e.what();
+  std::string hint;
+  auto quote = what.rfind(": ");
+  if (what.find("not expected") != std::string::npos && quote != std::string::npos) {
+    std::string arg = what.substr(quote + 2);
+    std::vector<std::string> flags;
+    for (const CLI::Option* opt : cmd->get_options()) {
+      for (const auto& l : opt->get_lnames()) flags.push_back("--" + l);
+    }
+    hint = did_you_mean(arg, flags);
+  }
+  std::string name = cmd == &app ? "podlift" : "podlift " + cmd->get_name();
+  std::fprintf(stderr, "podlift: error: %s%s\nRun `%s --help`.\n", what.c_str(), hint.c_str(),
+               name.c_str());
+}
+
 std::vector<Command> command_table() {
   std::vector<Command> all;
   for (auto group :
@@ -39,7 +65,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app.set_version_flag("--version", std::string("podlift ") + PODLIFT_VERSION);
-  app.add_option("-c,--config", ctx.config_path, "podlift.yml to use (env PODLIFT_CONFIG)");
+  app.add_option("-c,--config", ctx.config_path, "podlift.yml to use (env PODLIFT_CONFIG)")
+      ->check(non_empty());
   app.add_flag("-v,--verbose", ctx.verbose, "show build output and debug messages")
       ->each([](const std::string&) { setup_logging(true); });
 
@@ -51,14 +78,25 @@ int run(int argc, char** argv) {
     cmd.define(*sub, ctx);
   }
 
-  // An unknown command gets a suggestion rather than CLI11's generic "not expected" text.
+  // An unknown command or global option gets a suggestion rather than CLI11's generic text.
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-c" || a == "--config") {
       ++i;
       continue;
     }
-    if (a.empty() || a[0] == '-') continue;
+    if (a.rfind("--config=", 0) == 0) continue;
+    if (!a.empty() && a[0] == '-') {
+      static const std::vector<std::string> global = {"-h",       "--help", "--version", "-c",
+                                                      "--config", "-v",     "--verbose"};
+      if (std::find(global.begin(), global.end(), a) == global.end()) {
+        std::fprintf(stderr, "podlift: error: unknown option \"%s\"%s\nRun `podlift --help`.\n",
+                     a.c_str(), did_you_mean(a, global).c_str());
+        return static_cast<int>(ExitCode::kUsage);
+      }
+      continue;
+    }
+    if (a.empty()) continue;
     if (std::find(names.begin(), names.end(), a) == names.end()) {
       std::fprintf(stderr,
                    "podlift: error: unknown command \"%s\"%s\nRun `podlift --help` for the list.\n",
@@ -71,9 +109,15 @@ int run(int argc, char** argv) {
   try {
     try {
       app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
     } catch (const CLI::ParseError& e) {
-      int rc = app.exit(e);
-      return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+      print_parse_error(app, e);
+      return static_cast<int>(ExitCode::kUsage);
     }
     return ctx.exit_code;
   } catch (const Error& e) {

@@ -36,8 +36,11 @@ std::string default_service_name() {
 
 Command stub(const char* name, const char* summary, const char* issue) {
   return {name, summary, [name, issue](CLI::App& sub, Context&) {
-            sub.allow_extras();
-            sub.callback([name, issue] {
+            // Arguments belong to the future command; accept them so the answer is always
+            // "not implemented yet" rather than a parse error.
+            auto args = std::make_shared<std::vector<std::string>>();
+            sub.add_option("args", *args, "arguments of the command")->allow_extra_args();
+            sub.callback([name, issue, args] {
               throw UsageError(std::string("`podlift ") + name + "` is not implemented yet (" +
                                issue + ")");
             });

@@ -24,7 +24,8 @@ std::vector<Command> deploy_commands() {
                         "--allow-dirty", o->allow_dirty,
                         "deploy uncommitted changes to tracked files (version gets -dirty-<hash>)");
                     sub.add_option("--server", o->server,
-                                   "deploy to this server only (host as in podlift.yml)");
+                                   "deploy to this server only (host as in podlift.yml)")
+                        ->check(non_empty());
                     sub.callback([&ctx, o] {
                       const Config& config = ctx.config();
                       SystemProcessRunner runner;

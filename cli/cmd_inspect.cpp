@@ -106,7 +106,7 @@ std::vector<Command> inspect_commands() {
                     };
                     auto o = std::make_shared<Opts>();
                     sub.add_flag("--json", o->json, "machine-readable output");
-                    sub.add_option("--server", o->server, "only this server");
+                    sub.add_option("--server", o->server, "only this server")->check(non_empty());
                     sub.callback([&ctx, o] { ps(ctx, o->json, o->server); });
                   }});
   cmds.push_back(
@@ -120,8 +120,14 @@ std::vector<Command> inspect_commands() {
          auto o = std::make_shared<Opts>();
          sub.add_flag("-f,--follow", o->follow, "keep streaming new lines");
          sub.add_option("--since", o->since, "only lines since (e.g. 10m, 2026-12-01T10:00:00)");
-         sub.add_option("-n,--lines", o->lines, "only the last N lines");
-         sub.add_option("--server", o->server, "only this server");
+         sub.add_option("-n,--lines", o->lines, "only the last N lines")
+             ->check(CLI::Validator(
+                 [](std::string& v) {
+                   return !v.empty() && v[0] == '-' ? std::string("must be 0 or more")
+                                                    : std::string();
+                 },
+                 "N"));
+         sub.add_option("--server", o->server, "only this server")->check(non_empty());
          sub.callback([&ctx, o] { logs(ctx, o->follow, o->since, o->lines, o->server); });
        }});
   return cmds;

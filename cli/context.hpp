@@ -34,6 +34,9 @@ struct Command {
   std::function<void(CLI::App& sub, Context& ctx)> define;
 };
 
+// A CLI11 check that rejects an empty value ("--server ''" must not mean "all servers").
+CLI::Validator non_empty();
+
 // Command groups, one per file.
 std::vector<Command> basic_commands();    // version, init, and the not-yet-implemented stubs
 std::vector<Command> config_commands();   // config, validate

@@ -12,6 +12,7 @@
 
 #include "core/config_detail.hpp"
 #include "core/error.hpp"
+#include "core/suggest.hpp"
 
 namespace podlift {
 
@@ -19,42 +20,8 @@ using config_detail::in_quotes;
 
 namespace config_detail {
 
-namespace {
-char lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-// Optimal string alignment distance: Levenshtein plus adjacent transpositions ("retian").
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
-          lower(a[i - 2]) == lower(b[j - 1])) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-}  // namespace
-
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
-  size_t limit = word.size() <= 3 ? 1 : 2;
-  const std::string* best = nullptr;
-  size_t best_distance = limit + 1;
-  for (const auto& candidate : candidates) {
-    size_t distance = edit_distance(word, candidate);
-    if (distance < best_distance) {
-      best = &candidate;
-      best_distance = distance;
-    }
-  }
-  return best ? " (did you mean " + in_quotes(*best) + "?)" : "";
+  return podlift::did_you_mean(word, candidates);
 }
 
 bool is_env_name(std::string_view name) {
@@ -180,10 +147,11 @@ std::string check_string(std::string_view key, const std::string& value) {
     bool ok = !value.empty() && value.size() <= 63 && all_chars(value, "_-") &&
               std::none_of(value.begin(), value.end(),
                            [](char c) { return std::isupper(static_cast<unsigned char>(c)); }) &&
-              value[0] != '_' && value[0] != '-';
+              value[0] != '_' && value[0] != '-' && value.back() != '_' && value.back() != '-';
+    // Docker image names and nginx upstream names derive from it: no leading/trailing - or _.
     return ok ? ""
-              : "must be 1 to 63 characters of a-z, 0-9, '_' and '-', starting with a letter "
-                "or digit";
+              : "must be 1 to 63 characters of a-z, 0-9, '_' and '-', starting and ending with a "
+                "letter or digit";
   }
   if (key == "image") {
     bool ok = !value.empty() && value[0] != '-' && all_chars(value, "._-/:@");
@@ -209,8 +177,9 @@ std::string check_string(std::string_view key, const std::string& value) {
   }
   if (key == "nginx.server_name") {
     if (value.empty()) return "must not be empty";
-    bool bad = has_control_or_space(value) || value.find_first_of(";{}\"'#\\") != std::string::npos;
-    return bad ? "must not contain whitespace, quotes or any of ; { } # \\" : "";
+    bool bad =
+        has_control_or_space(value) || value.find_first_of(";{}\"'#\\$") != std::string::npos;
+    return bad ? "must not contain whitespace, quotes or any of ; { } # \\ $" : "";
   }
   if (key == "ssh.known_hosts") {
     if (value.empty()) return "must not be empty";
@@ -248,6 +217,10 @@ void assign(T& field, std::string_view key, const std::string& text) {
                         in_quotes(name) + ", got " + in_quotes(text));
     }
     if (value->count() <= 0) throw ConfigError(in_quotes(name) + " must be longer than 0");
+    // A week bounds every wait podlift does; more is a typo, not a plan.
+    if (*value > std::chrono::hours(24 * 7)) {
+      throw ConfigError(in_quotes(name) + " must be at most 1 week, got " + in_quotes(text));
+    }
     field = *value;
   }
 }

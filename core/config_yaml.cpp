@@ -1,6 +1,7 @@
 // load_config: reads podlift.yml and the .env next to it, walks the YAML collecting every problem
 // (unknown keys, bad values, unset ${VAR}s, missing secrets), applies PODLIFT_* overrides, and only
 // then throws one ConfigError listing them all.
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +17,9 @@
 #include "core/config.hpp"
 #include "core/config_detail.hpp"
 #include "core/error.hpp"
+#include "core/suggest.hpp"
+
+extern char** environ;
 
 namespace podlift {
 
@@ -129,6 +133,7 @@ class Loader {
 
   // PODLIFT_* variables override what the file said.
   void apply_overrides() {
+    warn_unknown_podlift_variables();
     for (const auto& s : settings()) {
       auto value = environment(s.env);
       if (!value) continue;
@@ -137,6 +142,23 @@ class Loader {
       } catch (const ConfigError& e) {
         problems_.push_back("environment variable " + s.env + ": " + e.what());
       }
+    }
+  }
+
+  // A misspelt PODLIFT_* variable would silently change nothing; say so.
+  void warn_unknown_podlift_variables() const {
+    if (!options_.use_process_environment || options_.environment) return;
+    static const std::vector<std::string> known_other = {"PODLIFT_CONFIG", "PODLIFT_DOCKER",
+                                                         "PODLIFT_E2E_KEEP", "PODLIFT_DEMO_DIR"};
+    std::vector<std::string> names = known_other;
+    for (const auto& s : settings()) names.push_back(s.env);
+    for (char** e = environ; *e; ++e) {
+      std::string_view kv(*e);
+      if (kv.rfind("PODLIFT_", 0) != 0) continue;
+      std::string name(kv.substr(0, kv.find('=')));
+      if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+      spdlog::warn("environment variable {} is not a podlift setting{}", name,
+                   did_you_mean(name, names));
     }
   }
 
@@ -152,6 +174,16 @@ class Loader {
       problem(*servers_empty_, "\"servers\" must list at least one server");
     } else if (config_.servers.empty() && !servers_written_) {
       problem(top, "missing required key \"servers\" (at least one server)");
+    }
+    for (size_t i = 0; i < config_.servers.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        const auto& a = config_.servers[j];
+        const auto& b = config_.servers[i];
+        if (a.host == b.host && a.port == b.port) {
+          problems_.push_back(b.origin.text + ": server " + b.host + ":" + std::to_string(b.port) +
+                              " is listed twice (also at " + a.origin.text + ")");
+        }
+      }
     }
     if (config_.origins.find("image") == config_.origins.end() && !config_.service.empty()) {
       config_.image = "podlift/" + config_.service;

@@ -7,11 +7,11 @@
 
 namespace podlift {
 
-// Levenshtein distance (bytes).
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions), ignoring case.
 size_t edit_distance(std::string_view a, std::string_view b);
 
-// The candidate closest to word if it is close enough to be a plausible typo (distance <= 2, or
-// <= 1/3 of the word's length for long words), else "".
+// The candidate closest to word if it is a plausible typo (distance <= 1 for words of up to 3
+// characters, <= 2 otherwise), else "".
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
 // " (did you mean \"x\"?)" or "".

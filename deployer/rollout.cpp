@@ -90,6 +90,10 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
     RemoteCommand rmenv;
     rmenv.argv = {"rm", "-f", "--", env_path};
     (void)remote_.run(rmenv);
+    // A version that never served leaves no image behind (fails harmlessly if one is in use).
+    RemoteCommand rmi;
+    rmi.argv = {"docker", "image", "rm", image};
+    (void)remote_.run(rmi);
   };
 
   try {
@@ -127,11 +131,16 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
     timed("health", [&] {
       auto h = wait_healthy(remote_, clock_, config_.healthcheck, res.port, name);
       if (!h.healthy) {
+        std::string hint;
+        if (h.last.rfind("connection", 0) == 0 || h.last.rfind("empty reply", 0) == 0) {
+          hint = "; is app_port (" + std::to_string(config_.app_port) +
+                 ") the port the app listens on inside its container?";
+        }
         throw Error("version " + short_version(version_id) + " did not become healthy on " +
                         remote_.name() + " within " +
                         format_duration(config_.healthcheck.deadline) + " (" +
                         std::to_string(h.attempts) + " checks of " + config_.healthcheck.path +
-                        ", last: " + h.last + ")" + log_tail(remote_, name),
+                        ", last: " + h.last + ")" + hint + log_tail(remote_, name),
                     ExitCode::kUnhealthy);
       }
       say_("healthy after " + std::to_string(h.attempts) + " check(s): " + h.last);
@@ -163,16 +172,16 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
 
   timed("prune", [&] {
     auto all = list_containers(remote_, config_.service);  // newest first
+    // Keep the new container, anything still running, and the newest `retain` versions (the
+    // live one counts); a second container of a kept version (a redeploy) is a spare copy.
     std::set<std::string> kept_versions;
-    std::vector<ContainerInfo> kept, removed;
+    std::vector<ContainerInfo> removed;
     for (const auto& c : all) {
-      if (c.name == name || c.running() ||
-          kept_versions.size() < static_cast<size_t>(config_.retain)) {
-        kept.push_back(c);
+      bool keep = c.name == name || c.running() ||
+                  (!kept_versions.count(c.version_id) &&
+                   kept_versions.size() < static_cast<size_t>(config_.retain));
+      if (keep) {
         kept_versions.insert(c.version_id);
-      } else if (kept_versions.count(c.version_id)) {
-        // Another container of a kept version (e.g. redeploy of the same SHA): drop the copy.
-        removed.push_back(c);
       } else {
         removed.push_back(c);
       }

@@ -228,12 +228,14 @@ TEST_F(DeployTest, AppThatNeverBecomesHealthyIsRemovedAndOldKeepsServing) {
   std::string dockerfile((std::istreambuf_iterator<char>(df)), {});
   dockerfile.replace(dockerfile.find("COPY app.pl message.txt"), 23,
                      "COPY app.pl message.txt UNHEALTHY");
-  repo_->commit_file("Dockerfile", dockerfile, "ship the marker");
+  const std::string bad_sha = repo_->commit_file("Dockerfile", dockerfile, "ship the marker");
   Exec r = deploy({}, {"PODLIFT_HEALTHCHECK_DEADLINE=4s"});
   EXPECT_EQ(r.rc, 5) << r.all();
   EXPECT_NE(r.err.find("did not become healthy"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("last: HTTP 503"), std::string::npos) << r.err;
   EXPECT_EQ(container_count(), before);
+  // The image of a version that never served is not left behind either.
+  EXPECT_NE(server_->exec("docker image inspect podlift/hello:" + bad_sha).rc, 0);
   EXPECT_EQ(served().version_header, live_sha_);
   repo_->remove_and_commit("UNHEALTHY", "heal");
   run({"git", "-C", repo_->dir(), "revert", "--no-edit", "HEAD~1"});

@@ -262,7 +262,7 @@ retain: 0
   EXPECT_EQ(
       message,
       "podlift.yml:1:10: \"service\" must be 1 to 63 characters of a-z, 0-9, '_' and '-', "
-      "starting with a letter or digit, got \"Hello World\"\n"
+      "starting and ending with a letter or digit, got \"Hello World\"\n"
       "podlift.yml:2:11: \"app_port\" must be a port between 1 and 65535, got \"0\"\n"
       "podlift.yml:3:1: unknown key \"healtcheck\" (did you mean \"healthcheck\"?)\n"
       "podlift.yml:5:11: \"servers[0].host\" must be a host name, IPv4 or IPv6 address, got "
@@ -278,6 +278,19 @@ TEST_F(ConfigTest, CommaSeparatedListIsAnError) {
   EXPECT_EQ(error(std::string(kMinimal) + "env:\n  secret: A,B\n"),
             "podlift.yml:4:11: \"env.secret\" must be a YAML list, not a comma-separated string "
             "(write each item on its own \"- \" line)");
+}
+
+TEST_F(ConfigTest, ServiceNamesMustEndWithALetterOrDigit) {
+  // Docker refuses image names ending in "_" or "-", so the loader does too.
+  EXPECT_NE(error("service: x_\nservers: [10.0.0.5]\n").find("ending with a letter or digit"),
+            std::string::npos);
+  EXPECT_NE(error("service: x-\nservers: [10.0.0.5]\n").find("ending with a letter or digit"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, ServerListedTwiceIsAnError) {
+  EXPECT_NE(error("service: hello\nservers: [10.0.0.5, 10.0.0.5]\n").find("listed twice"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, ScalarWithoutCommaIsAOneItemList) {
@@ -298,6 +311,8 @@ TEST_F(ConfigTest, HostsAcceptNamesAndIpLiterals) {
 
 TEST_F(ConfigTest, ValidatesValues) {
   auto one = [&](const std::string& extra) { return error(std::string(kMinimal) + extra); };
+  EXPECT_NE(one("nginx: {server_name: \"$host\"}\n").find("must not contain"), std::string::npos);
+  EXPECT_NE(one("stop_timeout: 9999h\n").find("must be at most 1 week"), std::string::npos);
   EXPECT_EQ(one("healthcheck: {path: up}\n"),
             "podlift.yml:3:21: \"healthcheck.path\" must start with \"/\", got \"up\"");
   EXPECT_EQ(one("healthcheck: {path: \"/a b\"}\n"),
@@ -306,7 +321,7 @@ TEST_F(ConfigTest, ValidatesValues) {
             "podlift.yml:3:24: \"healthcheck.timeout\" must be longer than 0");
   EXPECT_EQ(one("nginx: {server_name: \"a;b\"}\n"),
             "podlift.yml:3:22: \"nginx.server_name\" must not contain whitespace, quotes or any of "
-            "; { } # \\, got \"a;b\"");
+            "; { } # \\ $, got \"a;b\"");
   EXPECT_EQ(one("nginx: {listen: 0}\n"),
             "podlift.yml:3:17: \"nginx.listen\" must be a port between 1 and 65535, got \"0\"");
   EXPECT_EQ(one("build: {context: ../other}\n"),

@@ -130,5 +130,41 @@ TEST(Rollout, NginxTestFailureRestoresThePreviousSiteAndRemovesTheNewContainer) 
   EXPECT_FALSE(ran(remote, "docker stop"));
 }
 
+std::string ps_line(const std::string& name, const std::string& version, const std::string& state,
+                    const std::string& created) {
+  return R"({"Names":")" + name + R"(","Image":"podlift/web:)" + version + R"(","State":")" +
+         state + R"(","CreatedAt":")" + created +
+         R"(","Labels":"podlift.service=web,podlift.version=)" + version + "\"}\n";
+}
+
+TEST(Rollout, SwitchStopsTheOldVersionAndPrunesBeyondRetain) {
+  FakeRemote remote;
+  FakeClock clock;
+  Config c = config();
+  c.retain = 2;
+  remote.on("docker ps", 0,
+            ps_line("web-3", "3333", "running", "2026-12-03") +
+                ps_line("web-2", "2222", "exited", "2026-12-02") +
+                ps_line("web-1", "1111", "exited", "2026-12-01"));
+  remote.on("curl", 0, "200");       // health probe
+  remote.on("curl", 0, "200 4444");  // confirmation through nginx
+  remote.on("docker ps", 0,
+            ps_line("web-4444-new", "4444", "running", "2026-12-04") +
+                ps_line("web-3", "3333", "exited", "2026-12-03") +
+                ps_line("web-2", "2222", "exited", "2026-12-02") +
+                ps_line("web-1", "1111", "exited", "2026-12-01"));
+  Rollout rollout(remote, c, clock, [](const std::string&) {});
+  auto res = rollout.run("podlift/web:4444", "4444");
+  EXPECT_EQ(res.steps.size(), 5u);
+  EXPECT_TRUE(ran(remote, "nginx -s reload"));
+  EXPECT_TRUE(ran(remote, "docker stop --time 10 web-3"));
+  EXPECT_FALSE(ran(remote, "docker rm --force web-3"));
+  EXPECT_TRUE(ran(remote, "docker rm --force web-2"));
+  EXPECT_TRUE(ran(remote, "docker rm --force web-1"));
+  EXPECT_TRUE(ran(remote, "docker image rm podlift/web:2222"));
+  EXPECT_TRUE(ran(remote, "docker image rm podlift/web:1111"));
+  EXPECT_FALSE(ran(remote, "docker image rm podlift/web:3333"));
+}
+
 }  // namespace
 }  // namespace podlift
