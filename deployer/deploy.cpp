@@ -90,12 +90,8 @@ std::vector<ServerConfig> select_servers(const Config& config, const std::string
 
 DeploySummary Deployer::deploy(const DeployOptions& options) {
   DeploySummary sum;
-  auto timed = [&](const std::string& step, auto&& fn) {
-    auto t0 = clock_.now();
-    fn();
-    sum.steps.push_back(
-        {step, std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - t0)});
-  };
+  auto timed = [&](const std::string& step, auto&& fn) { timed_step(clock_, sum.steps, step, fn); };
+
   auto servers = select_servers(config_, options.only_server);
 
   timed("version", [&] {

@@ -56,7 +56,11 @@ std::optional<SiteInfo> parse_nginx_site(const std::string& text) {
 }
 
 std::optional<std::string> NginxSwitch::current() {
-  return read_remote_file(remote_, nginx_site_path(config_.service));
+  if (!read_) {
+    previous_ = read_remote_file(remote_, nginx_site_path(config_.service));
+    read_ = true;
+  }
+  return previous_;
 }
 
 void NginxSwitch::check_listen_port() {
@@ -78,7 +82,7 @@ void NginxSwitch::check_listen_port() {
 
 void NginxSwitch::install(const std::string& site_text, const std::string& version_id) {
   const std::string path = nginx_site_path(config_.service);
-  previous_ = current();
+  current();  // remembers what to restore
   installed_ = true;
   write_remote_file(remote_, path, site_text, "644");
   RemoteCommand test;

@@ -33,7 +33,7 @@ std::optional<SiteInfo> parse_nginx_site(const std::string& text);
 class NginxSwitch {
  public:
   NginxSwitch(RemoteExecutor& remote, const Config& config) : remote_(remote), config_(config) {}
-  // The site currently installed (nullopt: none).
+  // The site installed before this switch (nullopt: none); read once, then remembered.
   std::optional<std::string> current();
   void check_listen_port();
   void install(const std::string& site_text, const std::string& version_id);
@@ -46,6 +46,7 @@ class NginxSwitch {
   RemoteExecutor& remote_;
   const Config& config_;
   bool installed_ = false;
+  bool read_ = false;
   std::optional<std::string> previous_;
 };
 

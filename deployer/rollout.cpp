@@ -70,12 +70,7 @@ int Rollout::pick_port() {
 
 RolloutResult Rollout::run(const std::string& image, const std::string& version_id) {
   RolloutResult res;
-  auto timed = [&](const std::string& step, auto&& fn) {
-    auto t0 = clock_.now();
-    fn();
-    res.steps.push_back(
-        {step, std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - t0)});
-  };
+  auto timed = [&](const std::string& step, auto&& fn) { timed_step(clock_, res.steps, step, fn); };
 
   NginxSwitch nginx(remote_, config_);
   std::vector<ContainerInfo> before;
@@ -102,7 +97,6 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
       if (auto site = nginx.current()) {
         if (auto info = parse_nginx_site(*site)) res.previous_version = info->version_id;
       }
-      nginx.check_listen_port();
       write_remote_file(remote_, env_path, env_file_contents(config_, version_id, false), "600");
       started = true;
       // A port can be taken between our look and docker's bind; try a few.

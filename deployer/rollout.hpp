@@ -24,6 +24,14 @@ struct StepTime {
   std::chrono::milliseconds took{0};
 };
 
+// Runs fn and records how long it took as `step`.
+template <typename Fn>
+void timed_step(Clock& clock, std::vector<StepTime>& steps, const std::string& step, Fn&& fn) {
+  auto t0 = clock.now();
+  fn();
+  steps.push_back({step, std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - t0)});
+}
+
 struct RolloutResult {
   std::string container;
   int port = 0;
@@ -31,6 +39,8 @@ struct RolloutResult {
   std::vector<StepTime> steps;
 };
 
+// The caller checks beforehand that nginx can listen (NginxSwitch::check_listen_port), so a
+// taken port stops a deploy before anything is built.
 class Rollout {
  public:
   using Say = std::function<void(const std::string&)>;

@@ -1,6 +1,6 @@
 // The e2e harness: real test servers (containers running sshd, dockerd and nginx, reached only
 // through ports published on the build box's loopback), real git repositories of the sample
-// app, and the real podlift binary. Nothing here is faked.
+// app, and the real podlift binary; every part is the real thing.
 #pragma once
 
 #include <string>
