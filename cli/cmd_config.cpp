@@ -5,6 +5,7 @@
 
 #include "cli/context.hpp"
 #include "cli/table.hpp"
+#include "core/text.hpp"
 #include "deployer/deploy.hpp"
 
 namespace podlift::cli {
@@ -19,7 +20,7 @@ struct Check {
 };
 
 std::string first_line(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  s = trim_right(std::move(s));
   auto nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
 }

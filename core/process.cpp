@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/quote.hpp"
+#include "core/text.hpp"
 
 extern char** environ;
 
@@ -248,7 +249,7 @@ std::string run_local_checked(ProcessRunner& runner, const std::vector<std::stri
   if (!r) throw Error(what + ": " + r.error());
   if (r->exit_code != 0) {
     std::string detail = r->err.empty() ? r->out : r->err;
-    while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+    detail = trim_right(detail);
     throw Error(what + " (exit " + std::to_string(r->exit_code) + ")" +
                 (detail.empty() ? "" : ": " + detail));
   }

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/text.hpp"
+
 namespace podlift {
 
 namespace {
@@ -60,8 +62,7 @@ HealthResult wait_healthy(RemoteExecutor& remote, Clock& clock, const Healthchec
     state.argv = {"docker", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", container};
     auto s = remote.run(state);
     if (s && s->exit_status == 0 && s->out.rfind("running", 0) != 0) {
-      std::string st = s->out;
-      while (!st.empty() && st.back() == '\n') st.pop_back();
+      std::string st = trim_right(s->out);
       res.last += "; container is " + st.substr(0, st.find(' ')) + " (exit code " +
                   st.substr(st.find(' ') + 1) + ")";
       return res;

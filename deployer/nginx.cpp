@@ -4,6 +4,7 @@
 #include <regex>
 #include <thread>
 
+#include "core/text.hpp"
 #include "deployer/files.hpp"
 
 namespace podlift {
@@ -89,9 +90,8 @@ void NginxSwitch::install(const std::string& site_text, const std::string& versi
   test.argv = {"nginx", "-t", "-q"};
   auto t = remote_.run(test);
   if (!t || t->exit_status != 0) {
-    std::string why = t ? t->err : t.error();
+    std::string why = trim_right(t ? t->err : t.error());
     restore();
-    while (!why.empty() && why.back() == '\n') why.pop_back();
     throw Error("nginx rejected the new site on " + remote_.name() +
                 " (previous site kept): " + why);
   }

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/text.hpp"
 #include "deployer/docker.hpp"
 #include "deployer/files.hpp"
 #include "deployer/health.hpp"
@@ -18,17 +19,12 @@ namespace {
 constexpr int kPortLow = 20000;
 constexpr int kPortHigh = 32000;  // below the usual ephemeral range (32768+)
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::string log_tail(RemoteExecutor& remote, const std::string& container) {
   RemoteCommand cmd;
   cmd.argv = {"docker", "logs", "--tail", "15", container};
   auto r = remote.run(cmd);
   if (!r) return "";
-  std::string text = trim(r->out + r->err);
+  std::string text = trim_right(r->out + r->err);
   if (text.empty()) return "";
   std::string out;
   std::stringstream ss(text);
@@ -111,7 +107,7 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
         bool port_clash = r->err.find("already allocated") != std::string::npos ||
                           r->err.find("address already in use") != std::string::npos;
         if (!port_clash || attempt >= 4) {
-          throw Error("docker run on " + remote_.name() + " failed: " + trim(r->err));
+          throw Error("docker run on " + remote_.name() + " failed: " + trim_right(r->err));
         }
         say_("port " + std::to_string(res.port) + " was taken meanwhile; trying another");
         RemoteCommand rm;
@@ -159,7 +155,7 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
                    c.name};
       auto r = remote_.run(stop);
       if (!r || r->exit_status != 0) {
-        say_("warning: could not stop " + c.name + ": " + (r ? trim(r->err) : r.error()));
+        say_("warning: could not stop " + c.name + ": " + (r ? trim_right(r->err) : r.error()));
       }
     }
   });

@@ -4,14 +4,11 @@
 
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace podlift {
 
 namespace {
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
-
 std::string sha256_hex(const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -51,7 +48,7 @@ bool looks_like_version(const std::string& text) {
 AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool allow_dirty) {
   auto git = [&](std::vector<std::string> args, const std::string& what) {
     args.insert(args.begin(), {"git", "-C", dir});
-    return trim(run_local_checked(runner, args, what));
+    return trim_right(run_local_checked(runner, args, what));
   };
   AppVersion v;
   auto inside = runner.run({"git", "-C", dir, "rev-parse", "--show-toplevel"});
@@ -60,19 +57,19 @@ AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool a
                 " is not inside a git repository; podlift deploys committed code (git init "
                 "and commit first)");
   }
-  v.repo_root = trim(inside->out);
+  v.repo_root = trim_right(inside->out);
   auto head = runner.run({"git", "-C", dir, "rev-parse", "--verify", "-q", "HEAD^{commit}"});
   if (!head || head->exit_code != 0) {
     throw Error("the repository at " + v.repo_root + " has no commit yet; commit your app first");
   }
-  v.sha = trim(head->out);
+  v.sha = trim_right(head->out);
   v.prefix = git({"rev-parse", "--show-prefix"}, "git rev-parse --show-prefix");
   std::string status = git({"status", "--porcelain", "--untracked-files=no"}, "git status");
   v.tree_rev = v.sha;
   if (!status.empty()) {
     if (!allow_dirty) {
       std::string first = status.substr(0, status.find('\n'));
-      throw Error("the work tree has uncommitted changes (" + trim(first) +
+      throw Error("the work tree has uncommitted changes (" + trim_right(first) +
                   (status.find('\n') != std::string::npos ? ", ..." : "") +
                   "); commit them, or deploy them anyway with --allow-dirty");
     }
