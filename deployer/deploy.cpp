@@ -27,19 +27,6 @@ std::string fmt_bytes(std::uint64_t b) {
   }
   return buf;
 }
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (auto p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size())) {
-    text.replace(p, from.size(), to);
-  }
-  return text;
-}
-std::string with_port_placeholder(std::string text) {
-  text = replace_all(text, "127.0.0.1:0:", "127.0.0.1:$PORT:");
-  text = replace_all(text, "127.0.0.1:0/", "127.0.0.1:$PORT/");
-  text = replace_all(text, "127.0.0.1:0;", "127.0.0.1:$PORT;");
-  text = replace_all(text, "podlift.port=0 ", "podlift.port=$PORT ");
-  return replace_all(text, "upstream-port: 0\n", "upstream-port: $PORT\n");
-}
 std::string indent(const std::string& text, const std::string& pad) {
   std::string out;
   std::stringstream ss(text);
@@ -165,18 +152,17 @@ std::string Deployer::plan(const DeployOptions& options) {
            " from the build box\n";
     out += "  write " + env_path + " (mode 600):\n" +
            indent(env_file_contents(config_, v.id, true), "      ");
-    // The port is chosen on the server at deploy time: render with port 0, show it as $PORT.
-    RunSpec spec{name, image, v.id, 0, env_path};
-    out += "  $ " + with_port_placeholder(shell_join(docker_run_argv(config_, spec))) +
+    // The port is chosen on the server at deploy time; the plan shows it as $PORT.
+    RunSpec spec{name, image, v.id, "$PORT", env_path};
+    out += "  $ " + shell_join(docker_run_argv(config_, spec)) +
            "   # $PORT: a free port in 20000-31999\n";
-    out += "  $ " + with_port_placeholder(shell_join(health_probe_argv(config_.healthcheck, 0))) +
-           "\n";
+    out += "  $ " + shell_join(health_probe_argv(config_.healthcheck, "$PORT")) + "\n";
     out += "      # every " + format_duration(config_.healthcheck.interval) +
            " until 2xx, deadline " + format_duration(config_.healthcheck.deadline) +
            "; on failure the new container is removed\n";
     out += "  write " + nginx_site_path(config_.service) +
            " (mode 644; previous kept for restore):\n" +
-           indent(with_port_placeholder(render_nginx_site(config_, 0, v.id)), "      ");
+           indent(render_nginx_site(config_, "$PORT", v.id), "      ");
     out += "  $ nginx -t -q && nginx -s reload   # then confirm X-Podlift-Version through nginx\n";
     out += "  $ docker stop --time " +
            std::to_string(std::max<long long>(1, config_.stop_timeout.count() / 1000)) +

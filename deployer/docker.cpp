@@ -97,13 +97,13 @@ std::vector<std::string> docker_run_argv(const Config& config, const RunSpec& sp
           "--label",
           "podlift.role=web",
           "--label",
-          "podlift.port=" + std::to_string(spec.host_port),
+          "podlift.port=" + spec.host_port,
           "--restart",
           "unless-stopped",
           "--env-file",
           spec.env_file,
           "--publish",
-          "127.0.0.1:" + std::to_string(spec.host_port) + ":" + std::to_string(config.app_port),
+          "127.0.0.1:" + spec.host_port + ":" + std::to_string(config.app_port),
           spec.image};
 }
 

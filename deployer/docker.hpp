@@ -31,7 +31,8 @@ struct RunSpec {
   std::string name;   // container name
   std::string image;  // image ref
   std::string version_id;
-  int host_port = 0;     // bound on 127.0.0.1 of the server
+  // Bound on 127.0.0.1 of the server: a port number, or "$PORT" when rendering a plan.
+  std::string host_port;
   std::string env_file;  // path on the server
 };
 std::vector<std::string> docker_run_argv(const Config& config, const RunSpec& spec);

@@ -23,7 +23,7 @@ std::string curl_error(int code) {
 }
 }  // namespace
 
-std::vector<std::string> health_probe_argv(const HealthcheckConfig& hc, int port) {
+std::vector<std::string> health_probe_argv(const HealthcheckConfig& hc, const std::string& port) {
   double secs = std::max(0.1, static_cast<double>(hc.timeout.count()) / 1000.0);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", secs);
@@ -33,7 +33,7 @@ std::vector<std::string> health_probe_argv(const HealthcheckConfig& hc, int port
     argv.push_back("-H");
     argv.push_back("Host: " + hc.host);
   }
-  argv.push_back("http://127.0.0.1:" + std::to_string(port) + hc.path);
+  argv.push_back("http://127.0.0.1:" + port + hc.path);
   return argv;
 }
 
@@ -44,7 +44,7 @@ HealthResult wait_healthy(RemoteExecutor& remote, Clock& clock, const Healthchec
   while (true) {
     ++res.attempts;
     RemoteCommand probe;
-    probe.argv = health_probe_argv(hc, port);
+    probe.argv = health_probe_argv(hc, std::to_string(port));
     probe.timeout = hc.timeout + std::chrono::seconds(5);
     auto r = remote.run(probe);
     if (!r) {

@@ -16,8 +16,8 @@ struct HealthResult {
   std::string last;  // last status or error seen, e.g. "HTTP 503" or "connection refused"
 };
 
-// The curl argv used for one probe (prints the HTTP status code).
-std::vector<std::string> health_probe_argv(const HealthcheckConfig& hc, int port);
+// The curl argv used for one probe (prints the HTTP status code); port may be "$PORT" in plans.
+std::vector<std::string> health_probe_argv(const HealthcheckConfig& hc, const std::string& port);
 
 // Probes every hc.interval until a 2xx or hc.deadline. Stops early when the container is no
 // longer running (then `last` says so, with its exit code).

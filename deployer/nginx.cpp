@@ -13,7 +13,7 @@ std::string nginx_site_path(const std::string& service) {
   return "/etc/nginx/conf.d/podlift-" + service + ".conf";
 }
 
-std::string render_nginx_site(const Config& config, int upstream_port,
+std::string render_nginx_site(const Config& config, const std::string& upstream_port,
                               const std::string& version_id) {
   const std::string up = "podlift_" + config.service;
   const std::string port = std::to_string(config.nginx.listen);
@@ -22,9 +22,9 @@ std::string render_nginx_site(const Config& config, int upstream_port,
   s += "# Managed by podlift; rewritten on every deploy. Do not edit.\n";
   s += "# podlift-service: " + config.service + "\n";
   s += "# podlift-version: " + version_id + "\n";
-  s += "# podlift-upstream-port: " + std::to_string(upstream_port) + "\n";
+  s += "# podlift-upstream-port: " + upstream_port + "\n";
   s += "upstream " + up + " {\n";
-  s += "    server 127.0.0.1:" + std::to_string(upstream_port) + ";\n";
+  s += "    server 127.0.0.1:" + upstream_port + ";\n";
   s += "    keepalive 32;\n";
   s += "}\n\n";
   s += "server {\n";

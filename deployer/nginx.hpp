@@ -15,7 +15,8 @@ std::string nginx_site_path(const std::string& service);
 // The site: an upstream on 127.0.0.1:<upstream_port>, a server on nginx.listen for
 // nginx.server_name ("_" = catch-all, written as default_server), proxy headers, and an
 // X-Podlift-Version response header that lets podlift confirm through nginx which version answers.
-std::string render_nginx_site(const Config& config, int upstream_port,
+// upstream_port is a port number, or "$PORT" when rendering a plan.
+std::string render_nginx_site(const Config& config, const std::string& upstream_port,
                               const std::string& version_id);
 
 // Reads the version and upstream port out of a site podlift wrote (nullopt if not ours/absent).

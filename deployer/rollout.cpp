@@ -98,7 +98,7 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
       // A port can be taken between our look and docker's bind; try a few.
       for (int attempt = 0;; ++attempt) {
         res.port = pick_port();
-        RunSpec spec{name, image, version_id, res.port, env_path};
+        RunSpec spec{name, image, version_id, std::to_string(res.port), env_path};
         RemoteCommand run;
         run.argv = docker_run_argv(config_, spec);
         auto r = remote_.run(run);
@@ -137,7 +137,7 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
     });
 
     timed("switch", [&] {
-      nginx.install(render_nginx_site(config_, res.port, version_id), version_id);
+      nginx.install(render_nginx_site(config_, std::to_string(res.port), version_id), version_id);
       say_("nginx now serves " + short_version(version_id));
     });
   } catch (...) {

@@ -48,7 +48,7 @@ TEST(Nginx, SiteRoutesToTheUpstreamAndNamesTheVersion) {
   Config c = sample_config();
   c.nginx.server_name = "example.com";
   c.nginx.listen = 8080;
-  std::string site = render_nginx_site(c, 23456, kSha);
+  std::string site = render_nginx_site(c, "23456", kSha);
   EXPECT_NE(site.find("server 127.0.0.1:23456;"), std::string::npos) << site;
   EXPECT_NE(site.find("listen 8080;"), std::string::npos) << site;
   EXPECT_NE(site.find("server_name example.com;"), std::string::npos) << site;
@@ -63,14 +63,14 @@ TEST(Nginx, SiteRoutesToTheUpstreamAndNamesTheVersion) {
 
 TEST(Nginx, CatchAllServerNameIsTheDefaultServer) {
   Config c = sample_config();
-  std::string site = render_nginx_site(c, 20000, kSha);
+  std::string site = render_nginx_site(c, "20000", kSha);
   EXPECT_NE(site.find("listen 80 default_server;"), std::string::npos) << site;
   EXPECT_FALSE(parse_nginx_site("server { listen 80; }"));
 }
 
 TEST(Docker, RunArgvCarriesLabelsAndNoSecrets) {
   Config c = sample_config();
-  RunSpec spec{"web-0123456789ab-abcd", "podlift/web:" + kSha, kSha, 21000,
+  RunSpec spec{"web-0123456789ab-abcd", "podlift/web:" + kSha, kSha, "21000",
                "/var/lib/podlift/web/web-0123456789ab-abcd.env"};
   auto argv = docker_run_argv(c, spec);
   std::string joined;

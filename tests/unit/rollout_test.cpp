@@ -108,7 +108,7 @@ TEST(Rollout, NginxTestFailureRestoresThePreviousSiteAndRemovesTheNewContainer) 
   FakeRemote remote;
   FakeClock clock;
   Config c = config();
-  const std::string old_site = render_nginx_site(c, 20001, "1111");
+  const std::string old_site = render_nginx_site(c, "20001", "1111");
   remote.on("sh -c 'if [ -e", 0, old_site, "", true);  // read_remote_file of the site
   remote.on("curl", 0, "200");
   remote.on("nginx -t", 1, "", "nginx: [emerg] unexpected \"}\"");
