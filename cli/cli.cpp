@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cli/context.hpp"
+#include "core/interrupt.hpp"
 #include "core/redact.hpp"
 #include "core/suggest.hpp"
 
@@ -49,8 +50,8 @@ void print_parse_error(CLI::App& app, const CLI::ParseError& e) {
 
 std::vector<Command> command_table() {
   std::vector<Command> all;
-  for (auto group :
-       {basic_commands, config_commands, deploy_commands, inspect_commands, planned_commands}) {
+  for (auto group : {basic_commands, config_commands, deploy_commands, inspect_commands,
+                     lock_commands, planned_commands}) {
     for (auto& c : group()) all.push_back(std::move(c));
   }
   return all;
@@ -59,6 +60,7 @@ std::vector<Command> command_table() {
 
 int run(int argc, char** argv) {
   setup_logging(false);
+  install_interrupt_handlers();
   Context ctx;
   if (const char* c = std::getenv("PODLIFT_CONFIG"); c && *c) ctx.config_path = c;
   CLI::App app{"podlift: push-to-deploy onto your own servers, with zero downtime", "podlift"};

@@ -90,7 +90,6 @@ std::vector<Command> basic_commands() {
 std::vector<Command> planned_commands() {
   std::vector<Command> cmds;
   cmds.push_back(stub("setup", "prepare bare servers (install Docker, nginx)", "planned"));
-  cmds.push_back(stub("rollback", "switch back to a previous version", "issue 3"));
   cmds.push_back(stub("exec", "run a command in the app's environment on a server", "planned"));
   cmds.push_back(stub("ssl", "TLS certificates with certbot: setup, renew, status", "planned"));
   cmds.push_back(stub("status", "what runs where, and the last deploys", "planned"));

@@ -7,30 +7,26 @@
 #include "deployer/deploy.hpp"
 #include "deployer/files.hpp"
 #include "deployer/inventory.hpp"
-#include "deployer/nginx.hpp"
+#include "deployer/state.hpp"
 #include "deployer/version.hpp"
 
 namespace podlift::cli {
 
 namespace {
 
-std::string live_version(RemoteExecutor& remote, const Config& config) {
-  auto site = read_remote_file(remote, nginx_site_path(config.service));
-  if (!site) return "";
-  auto info = parse_nginx_site(*site);
-  return info ? info->version_id : "";
-}
-
 void ps(Context& ctx, bool json, const std::string& only) {
   const Config& config = ctx.config(false);
   auto connect = ssh_connector(config);
   nlohmann::json out = nlohmann::json::array();
-  Table t({"SERVER", "CONTAINER", "VERSION", "STATE", "PORT", "STATUS", "LIVE"});
+  Table t({"SERVER", "CONTAINER", "VERSION", "STATE", "PORT", "STATUS", "ROLE"});
   for (const auto& s : select_servers(config, only)) {
     auto remote = connect(s);
-    std::string live = live_version(*remote, config);
+    auto live = read_live(*remote, config.service);
     for (const auto& c : list_containers(*remote, config.service)) {
-      bool is_live = c.running() && c.version_id == live;
+      // live: nginx routes to it; retained: stopped, kept for rollback; running: neither (a
+      // leftover of an interrupted deploy, removed by the next one).
+      bool is_live = c.running() && live && c.name == live->container;
+      std::string role = is_live ? "live" : (c.running() ? "running" : "retained");
       out.push_back({{"server", remote->name()},
                      {"container", c.name},
                      {"version", c.version_id},
@@ -39,9 +35,10 @@ void ps(Context& ctx, bool json, const std::string& only) {
                      {"port", c.host_port},
                      {"created_at", c.created_at},
                      {"live", is_live},
+                     {"role", role},
                      {"image", c.image}});
       t.add({remote->name(), c.name, short_version(c.version_id), c.state,
-             std::to_string(c.host_port), c.status, is_live ? "*" : ""});
+             std::to_string(c.host_port), c.status, role});
     }
   }
   std::fputs(json ? (out.dump(2) + "\n").c_str() : t.render().c_str(), stdout);
@@ -98,7 +95,7 @@ void logs(Context& ctx, bool follow, const std::string& since, int lines, const 
 
 std::vector<Command> inspect_commands() {
   std::vector<Command> cmds;
-  cmds.push_back({"ps", "list the service's containers on each server (* marks the live one)",
+  cmds.push_back({"ps", "list the service's containers on each server: live, retained for rollback",
                   [](CLI::App& sub, Context& ctx) {
                     struct Opts {
                       bool json = false;

@@ -42,6 +42,7 @@ std::vector<Command> basic_commands();    // version, init, and the not-yet-impl
 std::vector<Command> config_commands();   // config, validate
 std::vector<Command> deploy_commands();   // deploy
 std::vector<Command> inspect_commands();  // ps, logs
+std::vector<Command> lock_commands();     // lock status|acquire|release
 std::vector<Command> planned_commands();  // setup, rollback, exec, ssl, status: say so, exit 2
 
 }  // namespace podlift::cli

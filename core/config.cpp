@@ -122,6 +122,8 @@ bool with_field(C& config, std::string_view key, F&& f) {
     f(config.retain);
   } else if (key == "stop_timeout") {
     f(config.stop_timeout);
+  } else if (key == "drain_timeout") {
+    f(config.drain_timeout);
   } else {
     return false;
   }
@@ -270,6 +272,7 @@ const std::vector<SettingInfo>& settings() {
         {"ssh.command_timeout", "default bound on one remote command"},
         {"retain", "versions to keep on each server (live one included)"},
         {"stop_timeout", "grace period for stopping the old version"},
+        {"drain_timeout", "longest wait for in-flight requests to the old version to finish"},
     };
     std::vector<SettingInfo> out;
     for (const auto& [key, help] : rows) {

@@ -71,8 +71,9 @@ struct Config {
   std::vector<ServerConfig> servers;  // at least one
   NginxConfig nginx;
   SshConfig ssh;
-  int retain = 5;              // versions to keep (live one included)
-  Millis stop_timeout{10000};  // docker stop -t for the old version
+  int retain = 5;               // versions to keep (live one included)
+  Millis stop_timeout{10000};   // docker stop -t for the old version
+  Millis drain_timeout{30000};  // wait for in-flight requests to the old version
 
   // Secret values by name, resolved from the environment or the .env file. Never print these;
   // Redactor and config printing hide them.

@@ -210,6 +210,9 @@ retain: 5
 
 # How long the old version gets to stop (docker stop -t) once traffic has moved.
 stop_timeout: 10s
+
+# After the switch, how long requests still in flight to the old version may take to finish.
+drain_timeout: 30s
 )";
 }
 

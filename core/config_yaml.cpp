@@ -107,6 +107,7 @@ class Loader {
                  {"ssh", section("ssh", {"known_hosts", "connect_timeout", "command_timeout"})},
                  {"retain", setting("retain")},
                  {"stop_timeout", setting("stop_timeout")},
+                 {"drain_timeout", setting("drain_timeout")},
              });
   }
 

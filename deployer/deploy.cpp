@@ -3,9 +3,12 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/interrupt.hpp"
 #include "core/quote.hpp"
 #include "deployer/docker.hpp"
+#include "deployer/drain.hpp"
 #include "deployer/health.hpp"
+#include "deployer/lock.hpp"
 #include "deployer/nginx.hpp"
 #include "deployer/ship.hpp"
 #include "deployer/ssh.hpp"
@@ -86,15 +89,14 @@ DeploySummary Deployer::deploy(const DeployOptions& options) {
     say_("deploying " + config_.service + " " + short_version(sum.version.id));
   });
 
-  // Connect to every server and check what would stop the switch before building, so an
-  // unreachable server or a taken port stops us before anything is built or shipped.
-  std::vector<std::unique_ptr<RemoteExecutor>> remotes;
-  timed("connect", [&] {
-    for (const auto& s : servers) {
-      remotes.push_back(connect_(s));
-      NginxSwitch(*remotes.back(), config_).check_listen_port();
-      say_("connected to " + remotes.back()->name());
-    }
+  auto remotes = connect_all(servers, sum);
+  DeployLock lock(*remotes[0], config_.service, clock_,
+                  [&](const std::string& m) { say_("warning: " + m); });
+  timed("lock", [&] {
+    lock.acquire(
+        sum.version.id,
+        options.message.empty() ? "deploy " + short_version(sum.version.id) : options.message,
+        options.lock_wait);
   });
 
   const std::string image = image_ref(config_, sum.version.id);
@@ -105,6 +107,7 @@ DeploySummary Deployer::deploy(const DeployOptions& options) {
     });
   });
 
+  check_interrupted();
   sum.servers.resize(servers.size());
   timed("ship", [&] {
     for (size_t i = 0; i < servers.size(); ++i) {
@@ -126,13 +129,38 @@ DeploySummary Deployer::deploy(const DeployOptions& options) {
     }
   });
 
+  roll_out(
+      remotes, servers, [&](size_t) { return image; }, sum);
+  return sum;
+}
+
+std::vector<std::unique_ptr<RemoteExecutor>> Deployer::connect_all(
+    const std::vector<ServerConfig>& servers, DeploySummary& sum) {
+  // Connect to every server and check what would stop the switch before building, so an
+  // unreachable server or a taken port stops us before anything is built or shipped.
+  std::vector<std::unique_ptr<RemoteExecutor>> remotes;
+  timed_step(clock_, sum.steps, "connect", [&] {
+    for (const auto& s : servers) {
+      remotes.push_back(connect_(s));
+      NginxSite(*remotes.back(), config_).check_listen_port();
+      say_("connected to " + remotes.back()->name());
+    }
+  });
+  return remotes;
+}
+
+void Deployer::roll_out(std::vector<std::unique_ptr<RemoteExecutor>>& remotes,
+                        const std::vector<ServerConfig>& servers,
+                        const std::function<std::string(size_t)>& image_for, DeploySummary& sum) {
+  sum.servers.resize(servers.size());
   for (size_t i = 0; i < servers.size(); ++i) {
+    check_interrupted();
+    sum.servers[i].server = remotes[i]->name();
     Rollout rollout(*remotes[i], config_, clock_,
                     [&, i](const std::string& m) { say_(sum.servers[i].server + ": " + m); });
-    sum.servers[i].rollout = rollout.run(image, sum.version.id);
+    sum.servers[i].rollout = rollout.run(image_for(i), sum.version.id);
     sum.servers[i].url = service_url(config_, servers[i]);
   }
-  return sum;
 }
 
 std::string Deployer::plan(const DeployOptions& options) {
@@ -152,21 +180,29 @@ std::string Deployer::plan(const DeployOptions& options) {
            " from the build box\n";
     out += "  write " + env_path + " (mode 600):\n" +
            indent(env_file_contents(config_, v.id, true), "      ");
-    // The port is chosen on the server at deploy time; the plan shows it as $PORT.
+    // Ports are chosen on the server at deploy time; the plan names them.
+    out += "  write " + nginx_site_path(config_.service) +
+           " only if it differs (first deploy, or a slot/listen/server_name change), then\n"
+           "  nginx -t -q && nginx -s reload; the previous file is restored on any failure:\n" +
+           indent(render_nginx_site(config_, "$SLOT_A", "$SLOT_B"), "      ");
     RunSpec spec{name, image, v.id, "$PORT", env_path};
     out += "  $ " + shell_join(docker_run_argv(config_, spec)) +
-           "   # $PORT: a free port in 20000-31999\n";
+           "   # $PORT: the slot the live version does not use\n";
     out += "  $ " + shell_join(health_probe_argv(config_.healthcheck, "$PORT")) + "\n";
     out += "      # every " + format_duration(config_.healthcheck.interval) +
            " until 2xx, deadline " + format_duration(config_.healthcheck.deadline) +
            "; on failure the new container is removed\n";
-    out += "  write " + nginx_site_path(config_.service) +
-           " (mode 644; previous kept for restore):\n" +
-           indent(render_nginx_site(config_, "$PORT", v.id), "      ");
-    out += "  $ nginx -t -q && nginx -s reload   # then confirm X-Podlift-Version through nginx\n";
+    std::vector<std::string> gate = {"iptables", "-w", "-I"};
+    for (const auto& w : gate_rule(config_.service, "$OLD_PORT")) gate.push_back(w);
+    out += "  $ " + shell_join(gate) +
+           "\n      # new connections to the old version are refused, so "
+           "nginx sends them to $PORT; confirmed through nginx (X-Podlift-Upstream)\n";
+    out += "  wait up to " + format_duration(config_.drain_timeout) +
+           " for in-flight requests to the old version (ss ... sport = :$OLD_PORT)\n";
     out += "  $ docker stop --time " +
            std::to_string(std::max<long long>(1, config_.stop_timeout.count() / 1000)) +
-           " <running containers of " + config_.service + " before this deploy>\n";
+           " <the old version's container>   # kept for rollback; then the iptables rule is "
+           "deleted\n";
     out += "  prune: keep the newest " + std::to_string(config_.retain) +
            " versions' containers and images\n\n";
   }
@@ -174,7 +210,8 @@ std::string Deployer::plan(const DeployOptions& options) {
 }
 
 std::string format_summary(const DeploySummary& sum) {
-  std::string out = "\ndeployed " + short_version(sum.version.id) + " (" + sum.version.id + ")\n";
+  std::string out =
+      "\n" + sum.verb + " " + short_version(sum.version.id) + " (" + sum.version.id + ")\n";
   std::chrono::milliseconds total{0};
   for (const auto& st : sum.steps) total += st.took;
   for (const auto& s : sum.servers) {

@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/process.hpp"
+#include "deployer/inventory.hpp"
 #include "deployer/remote.hpp"
 #include "deployer/rollout.hpp"
 #include "deployer/version.hpp"
@@ -27,9 +28,20 @@ std::vector<ServerConfig> select_servers(const Config& config, const std::string
 
 struct DeployOptions {
   bool allow_dirty = false;
-  bool verbose = false;     // pass build output through
-  std::string only_server;  // empty: all
+  bool verbose = false;               // pass build output through
+  std::string only_server;            // empty: all
+  std::chrono::seconds lock_wait{0};  // how long to wait for another deploy's lock
+  std::string message;                // recorded in the deploy lock
 };
+
+// Versions a rollback can go to: those of retained (stopped) containers, newest first, one entry
+// per version, without the live version.
+std::vector<ContainerInfo> rollback_candidates(const std::vector<ContainerInfo>& containers,
+                                               const std::string& live_version);
+// `wanted` (a full version id or a unique prefix of at least 4 characters) among the candidates,
+// or the newest candidate when `wanted` is empty. Throws Error listing the candidates otherwise.
+ContainerInfo pick_rollback_target(const std::vector<ContainerInfo>& candidates,
+                                   const std::string& wanted);
 
 struct ServerSummary {
   std::string server;  // user@host:port
@@ -40,6 +52,7 @@ struct ServerSummary {
 };
 
 struct DeploySummary {
+  std::string verb = "deployed";  // or "rolled back to"
   AppVersion version;
   std::vector<StepTime> steps;  // build-box steps: version, connect, build, ship
   std::vector<ServerSummary> servers;
@@ -56,10 +69,18 @@ class Deployer {
         say_(std::move(say)) {}
 
   DeploySummary deploy(const DeployOptions& options);
+  // Switches every server back to `wanted` (see pick_rollback_target) through the same
+  // health-gated rollout, from the image each server retained: no build, no registry.
+  DeploySummary rollback(const std::string& wanted, const DeployOptions& options);
   // The plan for --dry-run: what deploy would run, per server, secrets redacted. Reads git only.
   std::string plan(const DeployOptions& options);
 
  private:
+  std::vector<std::unique_ptr<RemoteExecutor>> connect_all(const std::vector<ServerConfig>& servers,
+                                                           DeploySummary& sum);
+  void roll_out(std::vector<std::unique_ptr<RemoteExecutor>>& remotes,
+                const std::vector<ServerConfig>& servers,
+                const std::function<std::string(size_t)>& image_for, DeploySummary& sum);
   const Config& config_;
   ProcessRunner& runner_;
   Connector connect_;

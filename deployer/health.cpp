@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/interrupt.hpp"
 #include "core/text.hpp"
 
 namespace podlift {
@@ -42,6 +43,7 @@ HealthResult wait_healthy(RemoteExecutor& remote, Clock& clock, const Healthchec
   HealthResult res;
   const auto deadline = clock.now() + hc.deadline;
   while (true) {
+    check_interrupted();
     ++res.attempts;
     RemoteCommand probe;
     probe.argv = health_probe_argv(hc, std::to_string(port));

@@ -1,9 +1,17 @@
-// The nginx site podlift writes for a service, and switching it on a server.
+// The nginx site podlift writes for a service, and how a switch uses it.
+//
+// Zero downtime without a reload per deploy: the upstream lists two fixed "slot" ports on the
+// server's loopback. The live version listens on one; a deploy starts the new version on the
+// other, and the old one is taken out by refusing new connections to its port (see drain.hpp)
+// rather than by rewriting nginx. nginx tries the next slot on a refused connection, which is
+// safe for every method because the request was never sent. The site only changes (nginx -t +
+// reload) when the slots, listen port or server_name change, e.g. on the first deploy.
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "deployer/remote.hpp"
 
@@ -12,41 +20,47 @@ namespace podlift {
 // /etc/nginx/conf.d/podlift-<service>.conf
 std::string nginx_site_path(const std::string& service);
 
-// The site: an upstream on 127.0.0.1:<upstream_port>, a server on nginx.listen for
-// nginx.server_name ("_" = catch-all, written as default_server), proxy headers, and an
-// X-Podlift-Version response header that lets podlift confirm through nginx which version answers.
-// upstream_port is a port number, or "$PORT" when rendering a plan.
-std::string render_nginx_site(const Config& config, const std::string& upstream_port,
-                              const std::string& version_id);
-
-// Reads the version and upstream port out of a site podlift wrote (nullopt if not ours/absent).
-struct SiteInfo {
-  std::string version_id;
-  int upstream_port = 0;
+// The two slot ports of a service's upstream.
+struct Slots {
+  int a = 0;
+  int b = 0;
+  bool has(int port) const { return port == a || port == b; }
+  int other(int port) const { return port == a ? b : a; }
 };
-std::optional<SiteInfo> parse_nginx_site(const std::string& text);
 
-// Installs a site on a server: write atomically, `nginx -t`, reload, then poll through nginx
-// (http://127.0.0.1:<listen><healthcheck.path>, Host: server_name) until X-Podlift-Version equals
-// version_id. On any failure the previous site (or none) is put back, nginx reloaded, and
-// Error thrown with nginx's own message. Before writing, a listen port held by a process that
-// is not nginx is reported as an error naming that process, and nothing changes.
-class NginxSwitch {
+// The site: an upstream on 127.0.0.1:<slot_a> and 127.0.0.1:<slot_b> (no upstream keepalive, so
+// a refused connect is the only way a slot turns traffic away), a server on nginx.listen for
+// nginx.server_name ("_" = catch-all, written as default_server), proxy headers, and an
+// X-Podlift-Upstream response header that lets podlift ask nginx which slot answered.
+// Slots are port numbers, or placeholders such as "$PORT" when rendering a plan.
+std::string render_nginx_site(const Config& config, const std::string& slot_a,
+                              const std::string& slot_b);
+
+// The slots of a site podlift wrote (nullopt if not ours, absent, or from an older format).
+std::optional<Slots> parse_nginx_site(const std::string& text);
+
+class NginxSite {
  public:
-  NginxSwitch(RemoteExecutor& remote, const Config& config) : remote_(remote), config_(config) {}
-  // The site installed before this switch (nullopt: none); read once, then remembered.
+  NginxSite(RemoteExecutor& remote, const Config& config) : remote_(remote), config_(config) {}
+  // The site installed before this object changed anything (nullopt: none); read once.
   std::optional<std::string> current();
+  // Throws Error naming the process if the listen port is held by something other than nginx.
   void check_listen_port();
-  void install(const std::string& site_text, const std::string& version_id);
-  // Puts back what was there before install() (a no-op if install was not called).
+  // Makes the installed site equal `text`. If it already is, nothing happens. Otherwise: write
+  // atomically, `nginx -t` (on failure: put the previous file back and throw with nginx's text),
+  // reload. Returns whether it reloaded.
+  bool ensure(const std::string& text);
+  // Puts back what was there before ensure() changed it, and reloads (no-op if unchanged).
   void restore();
+  // Asks nginx until every one of `count` consecutive requests to healthcheck.path is answered
+  // by 127.0.0.1:<port> (X-Podlift-Upstream), for up to ~10 s. Throws Error with the last
+  // answers seen otherwise.
+  void confirm_answering(int port, Clock& clock, int count = 4);
 
  private:
-  void reload();
-  void verify(const std::string& version_id);
   RemoteExecutor& remote_;
   const Config& config_;
-  bool installed_ = false;
+  bool changed_ = false;
   bool read_ = false;
   std::optional<std::string> previous_;
 };

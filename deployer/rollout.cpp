@@ -7,10 +7,12 @@
 
 #include "core/text.hpp"
 #include "deployer/docker.hpp"
+#include "deployer/drain.hpp"
 #include "deployer/files.hpp"
 #include "deployer/health.hpp"
 #include "deployer/inventory.hpp"
 #include "deployer/nginx.hpp"
+#include "deployer/state.hpp"
 #include "deployer/version.hpp"
 
 namespace podlift {
@@ -51,8 +53,8 @@ std::vector<int> parse_listening_ports(const std::string& ss_output) {
   return ports;
 }
 
-int Rollout::pick_port() {
-  std::set<int> used;
+int Rollout::pick_port(const std::set<int>& avoid) {
+  std::set<int> used = avoid;
   for (int p : parse_listening_ports(run_checked(remote_, {"ss", "-Htln"}, "listing ports")))
     used.insert(p);
   static std::mt19937 rng{std::random_device{}()};
@@ -64,55 +66,108 @@ int Rollout::pick_port() {
               std::to_string(kPortHigh) + " on " + remote_.name());
 }
 
+void Rollout::stop_container(const std::string& container) {
+  RemoteCommand stop;
+  stop.argv = {"docker", "stop", "--time",
+               std::to_string(std::max<long long>(1, config_.stop_timeout.count() / 1000)),
+               container};
+  auto r = remote_.run(stop);
+  if (!r || r->exit_status != 0) {
+    say_("warning: could not stop " + container + ": " + (r ? trim_right(r->err) : r.error()));
+  }
+}
+
 RolloutResult Rollout::run(const std::string& image, const std::string& version_id) {
   RolloutResult res;
   auto timed = [&](const std::string& step, auto&& fn) { timed_step(clock_, res.steps, step, fn); };
 
-  NginxSwitch nginx(remote_, config_);
-  std::vector<ContainerInfo> before;
+  NginxSite site(remote_, config_);
+  PortGate gate(remote_, config_.service);
   std::string name = new_container_name(config_.service, version_id);
   const std::string env_path = env_file_path(config_.service, name);
-  bool started = false;
+  const ContainerInfo* live = nullptr;  // what serves now
+  std::vector<ContainerInfo> before;
+  int old_port = 0;
+  bool started = false, gate_closed = false;
   auto discard_new = [&] {
-    if (!started) return;
-    RemoteCommand rm;
-    rm.argv = {"docker", "rm", "--force", name};
-    (void)remote_.run(rm);
-    RemoteCommand rmenv;
-    rmenv.argv = {"rm", "-f", "--", env_path};
-    (void)remote_.run(rmenv);
-    // A version that never served leaves no image behind (fails harmlessly if one is in use).
-    RemoteCommand rmi;
-    rmi.argv = {"docker", "image", "rm", image};
-    (void)remote_.run(rmi);
+    if (gate_closed) gate.open(old_port);  // the old version takes traffic again
+    if (started) {
+      RemoteCommand rm;
+      rm.argv = {"docker", "rm", "--force", name};
+      (void)remote_.run(rm);
+      RemoteCommand rmenv;
+      rmenv.argv = {"rm", "-f", "--", env_path};
+      (void)remote_.run(rmenv);
+      // A version that never served leaves no image behind; this fails harmlessly while a
+      // retained container (e.g. the target of a rollback) still uses the image.
+      RemoteCommand rmi;
+      rmi.argv = {"docker", "image", "rm", image};
+      (void)remote_.run(rmi);
+    }
+    site.restore();
   };
 
   try {
     timed("start", [&] {
+      gate.clear_all();  // rules left by a deploy that was killed half-way
       before = list_containers(remote_, config_.service);
-      if (auto site = nginx.current()) {
-        if (auto info = parse_nginx_site(*site)) res.previous_version = info->version_id;
+      auto record = read_live(remote_, config_.service);
+      for (const auto& c : before) {
+        if (c.running() && record && c.name == record->container) live = &c;
       }
+      for (const auto& c : before) {  // no record (older podlift): the newest running one
+        if (!live && c.running()) live = &c;
+      }
+      if (live) {
+        old_port = live->host_port;
+        res.previous_version = live->version_id;
+      }
+      // Anything else of ours still running is a leftover of an interrupted deploy: drain it
+      // and remove it so its slot is free.
+      for (const auto& c : before) {
+        if (!c.running() || &c == live) continue;
+        say_("removing " + c.name + ", left running by an interrupted deploy");
+        gate.close(c.host_port);
+        gate.wait_drained(c.host_port, clock_, config_.drain_timeout);
+        stop_container(c.name);
+        gate.open(c.host_port);
+      }
+      // The new version goes to the slot the live one does not use; slots change (and nginx
+      // reloads) only on the first deploy or when a slot port was taken by something else.
+      std::optional<Slots> slots;
+      if (auto text = site.current()) slots = parse_nginx_site(*text);
+      if (slots && old_port && !slots->has(old_port)) slots.reset();
+      std::set<int> listening;
+      for (int p : parse_listening_ports(run_checked(remote_, {"ss", "-Htln"}, "listing ports")))
+        listening.insert(p);
+      int keep = 0;  // the slot that is not the new one
+      if (slots) {
+        res.port = old_port ? slots->other(old_port) : slots->a;
+        keep = slots->other(res.port);
+        if (listening.count(res.port)) {
+          say_("slot port " + std::to_string(res.port) +
+               " is taken by another process; moving the slot");
+          res.port = pick_port({keep});
+        }
+      } else {
+        res.port = pick_port({old_port});
+        keep = old_port ? old_port : pick_port({res.port});
+      }
+      Slots next = res.port < keep ? Slots{res.port, keep} : Slots{keep, res.port};
+      if (site.ensure(render_nginx_site(config_, std::to_string(next.a), std::to_string(next.b)))) {
+        say_("nginx site written for slots " + std::to_string(next.a) + " and " +
+             std::to_string(next.b));
+      }
+
       write_remote_file(remote_, env_path, env_file_contents(config_, version_id, false), "600");
       started = true;
-      // A port can be taken between our look and docker's bind; try a few.
-      for (int attempt = 0;; ++attempt) {
-        res.port = pick_port();
-        RunSpec spec{name, image, version_id, std::to_string(res.port), env_path};
-        RemoteCommand run;
-        run.argv = docker_run_argv(config_, spec);
-        auto r = remote_.run(run);
-        if (!r) throw Error("starting " + name + " on " + remote_.name() + ": " + r.error());
-        if (r->exit_status == 0) break;
-        bool port_clash = r->err.find("already allocated") != std::string::npos ||
-                          r->err.find("address already in use") != std::string::npos;
-        if (!port_clash || attempt >= 4) {
-          throw Error("docker run on " + remote_.name() + " failed: " + trim_right(r->err));
-        }
-        say_("port " + std::to_string(res.port) + " was taken meanwhile; trying another");
-        RemoteCommand rm;
-        rm.argv = {"docker", "rm", "--force", name};
-        (void)remote_.run(rm);
+      RunSpec spec{name, image, version_id, std::to_string(res.port), env_path};
+      RemoteCommand run;
+      run.argv = docker_run_argv(config_, spec);
+      auto r = remote_.run(run);
+      if (!r) throw Error("starting " + name + " on " + remote_.name() + ": " + r.error());
+      if (r->exit_status != 0) {
+        throw Error("docker run on " + remote_.name() + " failed: " + trim_right(r->err));
       }
       res.container = name;
       say_("started " + name + " on 127.0.0.1:" + std::to_string(res.port));
@@ -137,8 +192,15 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
     });
 
     timed("switch", [&] {
-      nginx.install(render_nginx_site(config_, std::to_string(res.port), version_id), version_id);
-      say_("nginx now serves " + short_version(version_id));
+      // New connections to the old slot are refused from here, so nginx sends every new
+      // request to the new version; requests already in flight to the old one continue.
+      if (old_port) {
+        gate.close(old_port);
+        gate_closed = true;
+      }
+      site.confirm_answering(res.port, clock_);
+      write_live(remote_, config_.service, {name, version_id, res.port});
+      say_("nginx now routes to " + short_version(version_id));
     });
   } catch (...) {
     discard_new();
@@ -146,19 +208,21 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
   }
 
   // From here the new version serves. Failures below are reported but do not undo the deploy.
-  timed("stop old", [&] {
-    for (const auto& c : before) {
-      if (!c.running()) continue;
-      RemoteCommand stop;
-      stop.argv = {"docker", "stop", "--time",
-                   std::to_string(std::max<long long>(1, config_.stop_timeout.count() / 1000)),
-                   c.name};
-      auto r = remote_.run(stop);
-      if (!r || r->exit_status != 0) {
-        say_("warning: could not stop " + c.name + ": " + (r ? trim_right(r->err) : r.error()));
+  if (live) {
+    timed("drain", [&] {
+      int left = gate.wait_drained(old_port, clock_, config_.drain_timeout);
+      if (left > 0) {
+        say_("warning: " + std::to_string(left) +
+             " connection(s) to the old version still open "
+             "after drain_timeout " +
+             format_duration(config_.drain_timeout));
       }
-    }
-  });
+    });
+    timed("stop old", [&] {
+      stop_container(live->name);
+      gate.open(old_port);
+    });
+  }
 
   timed("prune", [&] {
     auto all = list_containers(remote_, config_.service);  // newest first

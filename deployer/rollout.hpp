@@ -1,15 +1,19 @@
-// The rollout of one version on one server: start the new container beside the old, health-gate
-// it, switch nginx to it, then stop the old one and prune beyond `retain`. Runs per server, so a
-// multi-server deploy is one Rollout per host.
+// The rollout of one version on one server (see nginx.hpp for the two-slot design): start the new
+// container on the free slot beside the old, health-gate it, refuse new connections to the old
+// slot so nginx routes everything to the new one and confirm that through nginx, record it as
+// live, let the old one's in-flight requests drain, stop it (kept for rollback) and prune beyond
+// `retain`. Runs per server, so a multi-server deploy is one Rollout per host.
 //
-// Failure contract: any failure before nginx points at the new container removes the new
-// container (and its env file) and leaves nginx and the old version as they were; a failure of
-// the nginx switch itself puts the previous site back. Either way an Error is thrown whose
-// message says what was seen (last health status, nginx's error text).
+// Failure contract: any failure up to and including the confirmation through nginx removes the
+// new container (with its env file and never-served image), lets the old slot take connections
+// again and puts the previous nginx site back if this rollout changed it. An Error is thrown
+// whose message says what was seen (last health status, nginx's error text). Failures after
+// that (drain, stop, prune) are reported as warnings; the new version stays live.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,7 +54,8 @@ class Rollout {
   RolloutResult run(const std::string& image, const std::string& version_id);
 
  private:
-  int pick_port();
+  int pick_port(const std::set<int>& avoid);
+  void stop_container(const std::string& container);
   RemoteExecutor& remote_;
   const Config& config_;
   Clock& clock_;

@@ -1,5 +1,6 @@
 #include "deployer/ship.hpp"
 
+#include "core/interrupt.hpp"
 #include "deployer/docker.hpp"
 
 namespace podlift {
@@ -26,6 +27,7 @@ ShipResult ship_image(ProcessRunner& local, RemoteExecutor& remote, const std::s
   load.idle_timeout = idle_timeout;
   load.timeout = std::chrono::hours(6);  // bounded by idle_timeout in practice
   load.stdin_source = [&](char* buf, size_t cap) -> size_t {
+    check_interrupted();
     size_t n = save->read(buf, cap);
     res.bytes += n;
     if (progress && Clock::now() - last_report > std::chrono::milliseconds(200)) {

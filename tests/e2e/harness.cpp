@@ -208,10 +208,10 @@ Http http_get(int port, const std::string& path, const std::string& host) {
   std::stringstream ss(head);
   std::string line;
   while (std::getline(ss, line)) {
-    if (line.rfind("X-Podlift-Version: ", 0) == 0 || line.rfind("x-podlift-version: ", 0) == 0) {
-      h.version_header = line.substr(19);
-      while (!h.version_header.empty() && (h.version_header.back() == '\r'))
-        h.version_header.pop_back();
+    if (line.rfind("X-Podlift-Upstream: ", 0) == 0) {
+      h.upstream_header = line.substr(20);
+      while (!h.upstream_header.empty() && h.upstream_header.back() == '\r')
+        h.upstream_header.pop_back();
     }
   }
   return h;

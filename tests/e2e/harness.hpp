@@ -74,7 +74,7 @@ class AppRepo {
 struct Http {
   int status = 0;
   std::string body;
-  std::string version_header;  // X-Podlift-Version
+  std::string upstream_header;  // X-Podlift-Upstream: which slot answered
 };
 // GET http://127.0.0.1:<port><path> from the build box.
 Http http_get(int port, const std::string& path = "/", const std::string& host = "");

@@ -2,7 +2,9 @@
 // parsing of docker/ss output.
 #include <gtest/gtest.h>
 
+#include "deployer/deploy.hpp"
 #include "deployer/docker.hpp"
+#include "deployer/drain.hpp"
 #include "deployer/inventory.hpp"
 #include "deployer/nginx.hpp"
 #include "deployer/rollout.hpp"
@@ -44,28 +46,73 @@ TEST(Version, TagIsAValidDockerTag) {
   for (char c : id) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-') << c;
 }
 
-TEST(Nginx, SiteRoutesToTheUpstreamAndNamesTheVersion) {
+TEST(Nginx, SiteListsBothSlotsWithoutUpstreamKeepalive) {
   Config c = sample_config();
   c.nginx.server_name = "example.com";
   c.nginx.listen = 8080;
-  std::string site = render_nginx_site(c, "23456", kSha);
-  EXPECT_NE(site.find("server 127.0.0.1:23456;"), std::string::npos) << site;
+  std::string site = render_nginx_site(c, "23456", "23457");
+  EXPECT_NE(site.find("server 127.0.0.1:23456 max_fails=0;"), std::string::npos) << site;
+  EXPECT_NE(site.find("server 127.0.0.1:23457 max_fails=0;"), std::string::npos) << site;
   EXPECT_NE(site.find("listen 8080;"), std::string::npos) << site;
   EXPECT_NE(site.find("server_name example.com;"), std::string::npos) << site;
   EXPECT_NE(site.find("proxy_pass http://podlift_web;"), std::string::npos) << site;
-  EXPECT_NE(site.find("add_header X-Podlift-Version " + kSha + " always;"), std::string::npos);
+  EXPECT_NE(site.find("proxy_next_upstream error timeout;"), std::string::npos) << site;
+  EXPECT_NE(site.find("add_header X-Podlift-Upstream $upstream_addr always;"), std::string::npos);
+  // Reused upstream connections would let a stopping container take new requests.
+  EXPECT_EQ(site.find("keepalive"), std::string::npos) << site;
   EXPECT_EQ(site.find("default_server"), std::string::npos);
-  auto info = parse_nginx_site(site);
-  ASSERT_TRUE(info);
-  EXPECT_EQ(info->version_id, kSha);
-  EXPECT_EQ(info->upstream_port, 23456);
+  // The same inputs give the same text, so a deploy that changes no slot needs no reload.
+  EXPECT_EQ(site, render_nginx_site(c, "23456", "23457"));
+  auto slots = parse_nginx_site(site);
+  ASSERT_TRUE(slots);
+  EXPECT_EQ(slots->a, 23456);
+  EXPECT_EQ(slots->b, 23457);
+  EXPECT_EQ(slots->other(23456), 23457);
 }
 
 TEST(Nginx, CatchAllServerNameIsTheDefaultServer) {
   Config c = sample_config();
-  std::string site = render_nginx_site(c, "20000", kSha);
+  std::string site = render_nginx_site(c, "20000", "20001");
   EXPECT_NE(site.find("listen 80 default_server;"), std::string::npos) << site;
   EXPECT_FALSE(parse_nginx_site("server { listen 80; }"));
+  EXPECT_FALSE(parse_nginx_site("# podlift-slots: 20000 20000\n"));
+}
+
+TEST(Drain, GateRefusesOnlyNewConnectionsOnLoopback) {
+  auto rule = gate_rule("web", "21000");
+  std::string joined;
+  for (const auto& w : rule) joined += w + " ";
+  EXPECT_EQ(joined,
+            "INPUT -i lo -p tcp --dport 21000 --syn -m comment --comment podlift:web -j REJECT "
+            "--reject-with tcp-reset ");
+}
+
+TEST(Rollback, CandidatesAreRetainedVersionsNewestFirstWithoutTheLiveOne) {
+  auto mk = [](std::string name, std::string version, std::string state) {
+    ContainerInfo c;
+    c.name = std::move(name);
+    c.version_id = std::move(version);
+    c.state = std::move(state);
+    return c;
+  };
+  std::vector<ContainerInfo> cs = {mk("w4", "4444aaaa", "running"), mk("w3", "3333aaaa", "exited"),
+                                   mk("w3b", "3333aaaa", "exited"), mk("w2", "2222aaaa", "exited"),
+                                   mk("w1", "4444aaaa", "exited")};
+  auto cand = rollback_candidates(cs, "4444aaaa");
+  ASSERT_EQ(cand.size(), 2u);
+  EXPECT_EQ(cand[0].name, "w3");
+  EXPECT_EQ(cand[1].name, "w2");
+  EXPECT_EQ(pick_rollback_target(cand, "").version_id, "3333aaaa");
+  EXPECT_EQ(pick_rollback_target(cand, "2222").version_id, "2222aaaa");
+  EXPECT_EQ(pick_rollback_target(cand, "2222aaaa").name, "w2");
+  try {
+    pick_rollback_target(cand, "9999");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("retained: 3333aaaa, 2222aaaa"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(pick_rollback_target({}, ""), Error);
 }
 
 TEST(Docker, RunArgvCarriesLabelsAndNoSecrets) {

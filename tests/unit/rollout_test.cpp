@@ -67,10 +67,27 @@ TEST(Health, StopsEarlyWhenTheContainerExits) {
   EXPECT_EQ(h.last, "connection refused; container is exited (exit code 1)");
 }
 
-TEST(Rollout, UnhealthyVersionIsRemovedAndNginxIsNotTouched) {
+std::string ps_line(const std::string& name, const std::string& version, const std::string& state,
+                    const std::string& created, int port = 0) {
+  return R"({"Names":")" + name + R"(","Image":"podlift/web:)" + version + R"(","State":")" +
+         state + R"(","CreatedAt":")" + created +
+         R"(","Labels":"podlift.service=web,podlift.version=)" + version +
+         ",podlift.port=" + std::to_string(port) + "\"}\n";
+}
+
+// A server where version 1111 is live on slot 20001 of slots 20001/20002.
+void script_live_server(FakeRemote& remote, const Config& c) {
+  remote.on("docker ps", 0, ps_line("web-1", "1111", "running", "2026-12-01", 20001));
+  remote.on("sh -c 'if [ -e", 0, R"({"container":"web-1","version":"1111","port":20001})");
+  remote.on("sh -c 'if [ -e", 0, render_nginx_site(c, "20001", "20002"));
+  remote.on("ss -Htln", 0, "LISTEN 0 4096 127.0.0.1:20001 0.0.0.0:*\n");
+}
+
+TEST(Rollout, UnhealthyVersionIsRemovedAndNothingElseIsTouched) {
   FakeRemote remote;
   FakeClock clock;
   Config c = config();
+  script_live_server(remote, c);
   remote.on("curl", 0, "500", "", true).on("docker inspect", 0, "running 0\n", "", true);
   Rollout rollout(remote, c, clock, [](const std::string&) {});
   try {
@@ -83,7 +100,8 @@ TEST(Rollout, UnhealthyVersionIsRemovedAndNginxIsNotTouched) {
   EXPECT_TRUE(ran(remote, "docker run"));
   EXPECT_TRUE(ran(remote, "docker rm --force web-abcdabcdabcd-"));
   EXPECT_TRUE(ran(remote, "rm -f -- /var/lib/podlift/web/web-abcdabcdabcd-"));
-  EXPECT_FALSE(ran(remote, "nginx"));
+  EXPECT_FALSE(ran(remote, "nginx"));  // the site already lists both slots
+  EXPECT_FALSE(ran(remote, "iptables -w -I"));
   EXPECT_FALSE(ran(remote, "docker stop"));
 }
 
@@ -104,60 +122,76 @@ TEST(Rollout, SecretsTravelOnStdinNeverOnACommandLine) {
   EXPECT_TRUE(on_stdin);
 }
 
-TEST(Rollout, NginxTestFailureRestoresThePreviousSiteAndRemovesTheNewContainer) {
+TEST(Rollout, NginxTestFailureOnFirstDeployRemovesTheSiteAndStartsNothing) {
   FakeRemote remote;
   FakeClock clock;
   Config c = config();
-  const std::string old_site = render_nginx_site(c, "20001", "1111");
-  remote.on("sh -c 'if [ -e", 0, old_site, "", true);  // read_remote_file of the site
-  remote.on("curl", 0, "200");
-  remote.on("nginx -t", 1, "", "nginx: [emerg] unexpected \"}\"");
+  remote.on("sh -c 'if [ -e", 3).on("sh -c 'if [ -e", 3);  // no live.json, no site
+  remote.on("nginx -t", 1, "", "nginx: [emerg] a duplicate default server");
   Rollout rollout(remote, c, clock, [](const std::string&) {});
   try {
     rollout.run("podlift/web:2222", "2222");
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unexpected"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("duplicate default server"), std::string::npos)
+        << e.what();
   }
-  // The last write of the site put the old content back.
-  std::string last_site_write;
-  for (const auto& call : remote.calls)
-    if (call.command.find("/etc/nginx/conf.d/podlift-web.conf") != std::string::npos &&
-        call.command.rfind("sh -c 'set -e", 0) == 0)
-      last_site_write = call.stdin_data;
-  EXPECT_EQ(last_site_write, old_site);
+  EXPECT_TRUE(ran(remote, "rm -f -- /etc/nginx/conf.d/podlift-web.conf"));
+  EXPECT_FALSE(ran(remote, "docker run"));
+}
+
+TEST(Rollout, FailedConfirmationLetsTheOldVersionServeAgain) {
+  FakeRemote remote;
+  FakeClock clock;
+  Config c = config();
+  script_live_server(remote, c);
+  remote.on("curl", 0, "200");                            // health probe
+  remote.on("curl", 0, "200 127.0.0.1:20001", "", true);  // nginx keeps answering from old
+  Rollout rollout(remote, c, clock, [](const std::string&) {});
+  EXPECT_THROW(rollout.run("podlift/web:2222", "2222"), Error);
+  EXPECT_TRUE(ran(remote, "iptables -w -I INPUT -i lo -p tcp --dport 20001"));
+  EXPECT_TRUE(ran(remote, "iptables -w -D INPUT -i lo -p tcp --dport 20001"));
   EXPECT_TRUE(ran(remote, "docker rm --force web-2222-"));
   EXPECT_FALSE(ran(remote, "docker stop"));
 }
 
-std::string ps_line(const std::string& name, const std::string& version, const std::string& state,
-                    const std::string& created) {
-  return R"({"Names":")" + name + R"(","Image":"podlift/web:)" + version + R"(","State":")" +
-         state + R"(","CreatedAt":")" + created +
-         R"(","Labels":"podlift.service=web,podlift.version=)" + version + "\"}\n";
-}
-
-TEST(Rollout, SwitchStopsTheOldVersionAndPrunesBeyondRetain) {
+TEST(Rollout, SwitchUsesTheFreeSlotDrainsTheOldOneAndPrunesBeyondRetain) {
   FakeRemote remote;
   FakeClock clock;
   Config c = config();
   c.retain = 2;
   remote.on("docker ps", 0,
-            ps_line("web-3", "3333", "running", "2026-12-03") +
+            ps_line("web-3", "3333", "running", "2026-12-03", 20001) +
                 ps_line("web-2", "2222", "exited", "2026-12-02") +
                 ps_line("web-1", "1111", "exited", "2026-12-01"));
-  remote.on("curl", 0, "200");       // health probe
-  remote.on("curl", 0, "200 4444");  // confirmation through nginx
+  remote.on("sh -c 'if [ -e", 0, R"({"container":"web-3","version":"3333","port":20001})");
+  remote.on("sh -c 'if [ -e", 0, render_nginx_site(c, "20001", "20002"));
+  remote.on("curl", 0, "200");                                             // health probe
+  remote.on("curl", 0, "200 127.0.0.1:20001, 127.0.0.1:20002", "", true);  // via nginx
   remote.on("docker ps", 0,
-            ps_line("web-4444-new", "4444", "running", "2026-12-04") +
+            ps_line("web-4444-new", "4444", "running", "2026-12-04", 20002) +
                 ps_line("web-3", "3333", "exited", "2026-12-03") +
                 ps_line("web-2", "2222", "exited", "2026-12-02") +
                 ps_line("web-1", "1111", "exited", "2026-12-01"));
   Rollout rollout(remote, c, clock, [](const std::string&) {});
   auto res = rollout.run("podlift/web:4444", "4444");
-  EXPECT_EQ(res.steps.size(), 5u);
-  EXPECT_TRUE(ran(remote, "nginx -s reload"));
+  EXPECT_EQ(res.port, 20002);
+  EXPECT_EQ(res.previous_version, "3333");
+  EXPECT_EQ(res.steps.size(), 6u);  // start health switch drain stop-old prune
+  EXPECT_TRUE(ran(remote, "docker run"));
+  bool published_on_free_slot = false, recorded_live = false;
+  for (const auto& call : remote.calls) {
+    if (call.command.rfind("docker run", 0) == 0)
+      published_on_free_slot = call.command.find("--publish 127.0.0.1:20002:") != std::string::npos;
+    if (call.stdin_data.find(R"("port":20002)") != std::string::npos) recorded_live = true;
+  }
+  EXPECT_TRUE(published_on_free_slot);
+  EXPECT_TRUE(recorded_live);
+  EXPECT_FALSE(ran(remote, "nginx -s reload"));  // same slots: no reload
+  EXPECT_TRUE(ran(remote, "iptables -w -I INPUT -i lo -p tcp --dport 20001"));
+  EXPECT_TRUE(ran(remote, "ss -Htn state established"));
   EXPECT_TRUE(ran(remote, "docker stop --time 10 web-3"));
+  EXPECT_TRUE(ran(remote, "iptables -w -D INPUT -i lo -p tcp --dport 20001"));
   EXPECT_FALSE(ran(remote, "docker rm --force web-3"));
   EXPECT_TRUE(ran(remote, "docker rm --force web-2"));
   EXPECT_TRUE(ran(remote, "docker rm --force web-1"));
