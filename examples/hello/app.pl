@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # podlift's sample app: a tiny forking HTTP server using only perl-base (present in every Debian).
 #   GET  /         -> "hello from <service> version <PODLIFT_VERSION>: <message.txt>"
-#   GET  /up       -> 200 "ok", or 503 while /app/UNHEALTHY exists (to test failed deploys)
+#   GET  /up       -> 200 "ok"; 503 while /app/UNHEALTHY exists, or for the first N seconds
+#                     after start when /app/HEALTHY_AFTER holds N (to test failed/slow deploys)
 #   GET  /sleep/N  -> answers after N seconds (in-flight requests during a switch)
 #   POST anything  -> 200 with the byte count of the body
 # Listens on $PORT (default 3000). Exits cleanly on SIGTERM after answering in-flight requests.
@@ -16,6 +17,10 @@ my $service = $ENV{PODLIFT_SERVICE} || "hello";
 my $message = "";
 if (open(my $fh, "<", "/app/message.txt")) { local $/; $message = <$fh>; close $fh; }
 $message =~ s/\s+$//;
+
+my $started = time();
+my $healthy_after = 0;
+if (open(my $fh, "<", "/app/HEALTHY_AFTER")) { $healthy_after = int(<$fh> || 0); close $fh; }
 
 my $server = IO::Socket::INET->new(LocalAddr => "0.0.0.0", LocalPort => $port, Listen => 128,
                                    ReuseAddr => 1, Proto => "tcp")
@@ -48,7 +53,9 @@ sub handle {
   if ($method eq "POST") {
     respond($c, 200, "OK", "received " . length($body) . " bytes, version $version\n");
   } elsif ($path eq "/up") {
-    if (-e "/app/UNHEALTHY") { respond($c, 503, "Service Unavailable", "unhealthy\n"); }
+    if (-e "/app/UNHEALTHY" || time() - $started < $healthy_after) {
+      respond($c, 503, "Service Unavailable", "unhealthy\n");
+    }
     else { respond($c, 200, "OK", "ok\n"); }
   } elsif ($path =~ m{^/sleep/(\d+)$}) {
     sleep($1);

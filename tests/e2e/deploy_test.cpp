@@ -15,71 +15,39 @@ class DeployTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!prepare_environment().empty()) return;
-    server_ = std::make_unique<TestServer>("deploy");
-    repo_ = std::make_unique<AppRepo>(work_dir() + "/hello");
-    known_hosts_ = work_dir() + "/known_hosts";
-    std::ofstream(known_hosts_) << server_->known_hosts_line() << "\n";
-    write_config("");
-    std::ofstream(repo_->dir() + "/.git/info/exclude", std::ios::app) << "podlift.yml\n.env\n";
-    repo_->write(".env", "HELLO_TOKEN=s3cr3t-token-value\n");
+    d_ = std::make_unique<Deployment>("deploy");
+    server_ = &d_->server();
+    repo_ = &d_->repo();
+    known_hosts_ = d_->known_hosts();
   }
-  static void TearDownTestSuite() {
-    server_.reset();
-    repo_.reset();
-  }
+  static void TearDownTestSuite() { d_.reset(); }
   void SetUp() override {
     if (!prepare_environment().empty()) GTEST_SKIP() << prepare_environment();
   }
 
-  // podlift.yml for the test server; `extra` is appended verbatim (YAML).
   static void write_config(const std::string& extra, int listen = 80,
                            const std::string& server_name = "_") {
-    std::ofstream(repo_->dir() + "/podlift.yml", std::ios::trunc)
-        << "service: hello\n"
-           "app_port: 3000\n"
-           "healthcheck:\n  path: /up\n  interval: 500ms\n  deadline: 30s\n"
-           "env:\n  clear:\n    GREETING: hi\n  secret:\n    - HELLO_TOKEN\n"
-           "servers:\n  - host: 127.0.0.1\n    port: "
-        << server_->ssh_port() << "\n    identity_file: " << ssh_key()
-        << "\n"
-           "ssh:\n  known_hosts: "
-        << known_hosts_
-        << "\n  connect_timeout: 5s\n"
-           "nginx:\n  server_name: "
-        << server_name << "\n  listen: " << listen
-        << "\n"
-           "retain: 3\n"
-        << extra;
+    d_->write_config(extra, listen, server_name);
   }
-
   static Exec deploy(const std::vector<std::string>& extra_args = {},
                      const std::vector<std::string>& env = {}) {
     std::vector<std::string> args = {"deploy"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    return podlift(repo_->dir(), args, env);
+    return d_->podlift(args, env);
   }
+  static Http served() { return d_->served(); }
+  static std::string served_version() { return d_->served_version(); }
+  static int container_count() { return d_->container_count(); }
 
-  // What the server's nginx serves now.
-  static Http served() { return http_get(server_->http_port(), "/"); }
-  // The SHA in the sample app's answer through nginx ("hello from hello version <sha>: ...").
-  static std::string served_version() {
-    std::string body = served().body;
-    auto at = body.find("version ");
-    if (at == std::string::npos) return "";
-    return body.substr(at + 8, body.find_first_of(": \n", at + 8) - at - 8);
-  }
-  static int container_count() {
-    return std::atoi(
-        server_->exec("docker ps -aq --filter label=podlift.service=hello | wc -l").out.c_str());
-  }
-
-  static std::unique_ptr<TestServer> server_;
-  static std::unique_ptr<AppRepo> repo_;
+  static std::unique_ptr<Deployment> d_;
+  static TestServer* server_;
+  static AppRepo* repo_;
   static std::string known_hosts_;
   static std::string live_sha_;
 };
-std::unique_ptr<TestServer> DeployTest::server_;
-std::unique_ptr<AppRepo> DeployTest::repo_;
+std::unique_ptr<Deployment> DeployTest::d_;
+TestServer* DeployTest::server_;
+AppRepo* DeployTest::repo_;
 std::string DeployTest::known_hosts_;
 std::string DeployTest::live_sha_;
 
@@ -230,13 +198,7 @@ TEST_F(DeployTest, HungServerTimesOut) {
 TEST_F(DeployTest, AppThatNeverBecomesHealthyIsRemovedAndOldKeepsServing) {
   ASSERT_FALSE(live_sha_.empty());
   int before = container_count();
-  repo_->commit_file("UNHEALTHY", "yes\n", "break health");
-  // The Dockerfile copies only listed files; make this version copy the marker too.
-  std::ifstream df(repo_->dir() + "/Dockerfile");
-  std::string dockerfile((std::istreambuf_iterator<char>(df)), {});
-  dockerfile.replace(dockerfile.find("COPY app.pl message.txt"), 23,
-                     "COPY app.pl message.txt UNHEALTHY");
-  const std::string bad_sha = repo_->commit_file("Dockerfile", dockerfile, "ship the marker");
+  const std::string bad_sha = repo_->commit_file("UNHEALTHY", "yes\n", "break health");
   Exec r = deploy({}, {"PODLIFT_HEALTHCHECK_DEADLINE=4s"});
   EXPECT_EQ(r.rc, 5) << r.all();
   EXPECT_NE(r.err.find("did not become healthy"), std::string::npos) << r.err;
@@ -246,7 +208,6 @@ TEST_F(DeployTest, AppThatNeverBecomesHealthyIsRemovedAndOldKeepsServing) {
   EXPECT_NE(server_->exec("docker image inspect podlift/hello:" + bad_sha).rc, 0);
   EXPECT_EQ(served_version(), live_sha_);
   repo_->remove_and_commit("UNHEALTHY", "heal");
-  run({"git", "-C", repo_->dir(), "revert", "--no-edit", "HEAD~1"});
 }
 
 TEST_F(DeployTest, TakenListenPortFailsBeforeAnythingChanges) {

@@ -152,7 +152,7 @@ void TestServer::unpause() {
 AppRepo::AppRepo(const std::string& dir) : dir_(dir) {
   fs::remove_all(dir_);
   fs::create_directories(dir_);
-  for (const char* f : {"app.pl", "Dockerfile", "message.txt"}) {
+  for (const char* f : {"app.pl", "Dockerfile", "message.txt", ".dockerignore"}) {
     fs::copy_file(source_dir() + "/examples/hello/" + f, dir_ + "/" + f);
   }
   Exec r = sh("cd " + shell_quote(dir_) +
@@ -224,6 +224,51 @@ Exec podlift(const std::string& cwd, const std::vector<std::string>& args,
   argv.push_back(podlift_bin());
   argv.insert(argv.end(), args.begin(), args.end());
   return sh("cd " + shell_quote(cwd) + " && " + shell_join(argv), timeout_seconds);
+}
+
+Deployment::Deployment(const std::string& name)
+    : server_(name),
+      repo_(work_dir() + "/" + name + "-app"),
+      known_hosts_(work_dir() + "/" + name + "-known_hosts") {
+  std::ofstream(known_hosts_) << server_.known_hosts_line() << "\n";
+  std::ofstream(repo_.dir() + "/.git/info/exclude", std::ios::app) << "podlift.yml\n.env\n";
+  repo_.write(".env", "HELLO_TOKEN=s3cr3t-token-value\n");
+  write_config();
+}
+
+void Deployment::write_config(const std::string& extra, int listen,
+                              const std::string& server_name) {
+  std::ofstream(repo_.dir() + "/podlift.yml", std::ios::trunc)
+      << "service: hello\napp_port: 3000\n"
+      << "healthcheck:\n  path: /up\n  interval: 500ms\n  deadline: 30s\n"
+      << "env:\n  clear:\n    GREETING: hi\n  secret:\n    - HELLO_TOKEN\n"
+      << "servers:\n  - host: 127.0.0.1\n    port: " << server_.ssh_port()
+      << "\n    identity_file: " << ssh_key() << "\n"
+      << "ssh:\n  known_hosts: " << known_hosts_ << "\n  connect_timeout: 5s\n"
+      << "nginx:\n  server_name: " << server_name << "\n  listen: " << listen << "\n"
+      << "retain: 3\n"
+      << extra;
+}
+
+Exec Deployment::podlift(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                         int timeout_seconds) {
+  return e2e::podlift(repo_.dir(), args, env, timeout_seconds);
+}
+
+Http Deployment::served() {
+  return http_get(server_.http_port(), "/");
+}
+
+std::string Deployment::served_version() {
+  std::string body = served().body;
+  auto at = body.find("version ");
+  if (at == std::string::npos) return "";
+  return body.substr(at + 8, body.find_first_of(": \n", at + 8) - at - 8);
+}
+
+int Deployment::container_count() {
+  return std::atoi(
+      server_.exec("docker ps -aq --filter label=podlift.service=hello | wc -l").out.c_str());
 }
 
 }  // namespace podlift::e2e

@@ -79,6 +79,30 @@ struct Http {
 // GET http://127.0.0.1:<port><path> from the build box.
 Http http_get(int port, const std::string& path = "/", const std::string& host = "");
 
+// The sample app wired to its own test server: a git repository with podlift.yml (untracked),
+// a .env secret, and a known_hosts file holding the server's real host key.
+class Deployment {
+ public:
+  explicit Deployment(const std::string& name);
+  TestServer& server() { return server_; }
+  AppRepo& repo() { return repo_; }
+  const std::string& known_hosts() const { return known_hosts_; }
+  // Writes podlift.yml; `extra` is appended verbatim (YAML).
+  void write_config(const std::string& extra = "", int listen = 80,
+                    const std::string& server_name = "_");
+  Exec podlift(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+               int timeout_seconds = 600);
+  // What the server's nginx serves now, and the SHA in the sample app's answer.
+  Http served();
+  std::string served_version();
+  int container_count();  // containers of the service on the server, any state
+
+ private:
+  TestServer server_;
+  AppRepo repo_;
+  std::string known_hosts_;
+};
+
 // Runs the podlift binary in `cwd` with extra environment entries "K=V".
 Exec podlift(const std::string& cwd, const std::vector<std::string>& args,
              const std::vector<std::string>& env = {}, int timeout_seconds = 600);
