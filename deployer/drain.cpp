@@ -5,12 +5,11 @@
 namespace podlift {
 
 std::vector<std::string> gate_rule(const std::string& service, const std::string& port) {
-  return {"INPUT",    "-i",        "lo",
-          "-p",       "tcp",       "--dport",
-          port,       "--syn",     "-m",
-          "comment",  "--comment", "podlift:" + service,
-          "-j",       "REJECT",    "--reject-with",
-          "tcp-reset"};
+  // clang-format off
+  return {"INPUT", "-s", kGatedSource, "-i", "lo", "-p", "tcp", "--dport", port, "--syn",
+          "-m", "comment", "--comment", "podlift:" + service,
+          "-j", "REJECT", "--reject-with", "tcp-reset"};
+  // clang-format on
 }
 
 void PortGate::close(int port) {

@@ -4,6 +4,7 @@
 
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
+#include "deployer/drain.hpp"
 
 namespace podlift {
 
@@ -28,8 +29,9 @@ std::vector<std::string> health_probe_argv(const HealthcheckConfig& hc, const st
   double secs = std::max(0.1, static_cast<double>(hc.timeout.count()) / 1000.0);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", secs);
-  std::vector<std::string> argv = {"curl",       "-s", "-o", "/dev/null",
-                                   "--max-time", buf,  "-w", "%{http_code}"};
+  // From kProbeSource, so a slot gated against nginx's connections can still be probed.
+  std::vector<std::string> argv = {"curl",       "-s",         "-o", "/dev/null", "--interface",
+                                   kProbeSource, "--max-time", buf,  "-w",        "%{http_code}"};
   if (!hc.host.empty()) {
     argv.push_back("-H");
     argv.push_back("Host: " + hc.host);

@@ -91,6 +91,7 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
   bool started = false, gate_closed = false;
   auto discard_new = [&] {
     if (gate_closed) gate.open(old_port);  // the old version takes traffic again
+    if (res.port) gate.open(res.port);
     if (started) {
       RemoteCommand rm;
       rm.argv = {"docker", "rm", "--force", name};
@@ -126,6 +127,10 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
       // and remove it so its slot is free.
       for (const auto& c : before) {
         if (!c.running() || &c == live) continue;
+        if (c.host_port <= 0) {  // not one of ours in a slot: just stop it
+          stop_container(c.name);
+          continue;
+        }
         say_("removing " + c.name + ", left running by an interrupted deploy");
         gate.close(c.host_port);
         gate.wait_drained(c.host_port, clock_, config_.drain_timeout);
@@ -160,6 +165,8 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
       }
 
       write_remote_file(remote_, env_path, env_file_contents(config_, version_id, false), "600");
+      // nginx must not reach the new slot before the app there is healthy (see drain.hpp).
+      gate.close(res.port);
       started = true;
       RunSpec spec{name, image, version_id, std::to_string(res.port), env_path};
       RemoteCommand run;
@@ -192,8 +199,9 @@ RolloutResult Rollout::run(const std::string& image, const std::string& version_
     });
 
     timed("switch", [&] {
-      // New connections to the old slot are refused from here, so nginx sends every new
-      // request to the new version; requests already in flight to the old one continue.
+      // The new slot opens; new connections to the old slot are refused from here, so nginx
+      // sends every new request to the new version; requests in flight to the old one go on.
+      gate.open(res.port);
       if (old_port) {
         gate.close(old_port);
         gate_closed = true;

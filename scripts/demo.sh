@@ -75,10 +75,11 @@ sha=$(git rev-parse HEAD)
 body=$(curl -fsS "$url")
 echo "== $url serves:"
 echo "$body"
-# wrk prints "Socket errors" and "Non-2xx" lines only when there were any.
+# wrk prints "Socket errors: connect N, read N, write N, timeout N" and "Non-2xx or 3xx
+# responses: N" only when there were any.
 requests=$(awk '/requests in/{print $1}' "$demo/wrk.txt")
-sock=$(awk -F'[ ,]+' '/Socket errors/{print $4+$6+$8+$10}' "$demo/wrk.txt")
-non2xx=$(awk '/Non-2xx/{print $NF}' "$demo/wrk.txt")
+sock=$(grep -o -E '(connect|read|write|timeout) [0-9]+' "$demo/wrk.txt" | awk '{s+=$2} END{print s+0}')
+non2xx=$(awk -F': *' '/Non-2xx/{print $2}' "$demo/wrk.txt")
 echo "== load during the deploy: requests=${requests:-0} socket_errors=${sock:-0} non_2xx=${non2xx:-0}"
 case "$body" in
   *"$sha"*) echo "OK: the new commit $sha is served at $url" ;;

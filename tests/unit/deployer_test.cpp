@@ -83,7 +83,8 @@ TEST(Drain, GateRefusesOnlyNewConnectionsOnLoopback) {
   std::string joined;
   for (const auto& w : rule) joined += w + " ";
   EXPECT_EQ(joined,
-            "INPUT -i lo -p tcp --dport 21000 --syn -m comment --comment podlift:web -j REJECT "
+            "INPUT -s 127.0.0.1 -i lo -p tcp --dport 21000 --syn -m comment --comment podlift:web "
+            "-j REJECT "
             "--reject-with tcp-reset ");
 }
 

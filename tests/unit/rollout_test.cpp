@@ -101,7 +101,10 @@ TEST(Rollout, UnhealthyVersionIsRemovedAndNothingElseIsTouched) {
   EXPECT_TRUE(ran(remote, "docker rm --force web-abcdabcdabcd-"));
   EXPECT_TRUE(ran(remote, "rm -f -- /var/lib/podlift/web/web-abcdabcdabcd-"));
   EXPECT_FALSE(ran(remote, "nginx"));  // the site already lists both slots
-  EXPECT_FALSE(ran(remote, "iptables -w -I"));
+  // Only the new slot was gated (until healthy); the old slot never was, and the gate is gone.
+  EXPECT_FALSE(ran(remote, "iptables -w -I INPUT -s 127.0.0.1 -i lo -p tcp --dport 20001"));
+  EXPECT_TRUE(ran(remote, "iptables -w -I INPUT -s 127.0.0.1 -i lo -p tcp --dport 20002"));
+  EXPECT_TRUE(ran(remote, "iptables -w -D INPUT -s 127.0.0.1 -i lo -p tcp --dport 20002"));
   EXPECT_FALSE(ran(remote, "docker stop"));
 }
 
@@ -149,8 +152,8 @@ TEST(Rollout, FailedConfirmationLetsTheOldVersionServeAgain) {
   remote.on("curl", 0, "200 127.0.0.1:20001", "", true);  // nginx keeps answering from old
   Rollout rollout(remote, c, clock, [](const std::string&) {});
   EXPECT_THROW(rollout.run("podlift/web:2222", "2222"), Error);
-  EXPECT_TRUE(ran(remote, "iptables -w -I INPUT -i lo -p tcp --dport 20001"));
-  EXPECT_TRUE(ran(remote, "iptables -w -D INPUT -i lo -p tcp --dport 20001"));
+  EXPECT_TRUE(ran(remote, "iptables -w -I INPUT -s 127.0.0.1 -i lo -p tcp --dport 20001"));
+  EXPECT_TRUE(ran(remote, "iptables -w -D INPUT -s 127.0.0.1 -i lo -p tcp --dport 20001"));
   EXPECT_TRUE(ran(remote, "docker rm --force web-2222-"));
   EXPECT_FALSE(ran(remote, "docker stop"));
 }
@@ -188,10 +191,10 @@ TEST(Rollout, SwitchUsesTheFreeSlotDrainsTheOldOneAndPrunesBeyondRetain) {
   EXPECT_TRUE(published_on_free_slot);
   EXPECT_TRUE(recorded_live);
   EXPECT_FALSE(ran(remote, "nginx -s reload"));  // same slots: no reload
-  EXPECT_TRUE(ran(remote, "iptables -w -I INPUT -i lo -p tcp --dport 20001"));
+  EXPECT_TRUE(ran(remote, "iptables -w -I INPUT -s 127.0.0.1 -i lo -p tcp --dport 20001"));
   EXPECT_TRUE(ran(remote, "ss -Htn state established"));
   EXPECT_TRUE(ran(remote, "docker stop --time 10 web-3"));
-  EXPECT_TRUE(ran(remote, "iptables -w -D INPUT -i lo -p tcp --dport 20001"));
+  EXPECT_TRUE(ran(remote, "iptables -w -D INPUT -s 127.0.0.1 -i lo -p tcp --dport 20001"));
   EXPECT_FALSE(ran(remote, "docker rm --force web-3"));
   EXPECT_TRUE(ran(remote, "docker rm --force web-2"));
   EXPECT_TRUE(ran(remote, "docker rm --force web-1"));
