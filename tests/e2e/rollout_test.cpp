@@ -47,8 +47,8 @@ class Background {
       : dir_(work_dir() + "/bg-" + std::to_string(++counter_)) {
     sh("mkdir -p " + shell_quote(dir_));
     // Only the inner group is backgrounded, with its output redirected, so sh() returns at once.
-    sh("cd " + shell_quote(d.repo().dir()) + "; ( " + env + " " + shell_quote(podlift_bin()) +
-       " " + args + " > " + shell_quote(dir_ + "/out") + " 2>&1 & echo $! > " +
+    sh("cd " + shell_quote(d.repo().dir()) + "; ( " + env + " " + shell_quote(podlift_bin()) + " " +
+       args + " > " + shell_quote(dir_ + "/out") + " 2>&1 & echo $! > " +
        shell_quote(dir_ + "/pid") + "; wait $!; echo $? > " + shell_quote(dir_ + "/rc") +
        " ) > /dev/null 2>&1 &");
     for (int i = 0; i < 50 && pid() == 0; ++i) sleep_ms(100);
@@ -89,6 +89,8 @@ class RolloutTest : public ::testing::Test {
     d_ = std::make_unique<Deployment>("rollout");
     Exec first = d_->podlift({"deploy"});
     if (first.rc == 0) shas_.push_back(d_->repo().head());
+    // An image of another service (sharing layers with ours), which pruning must leave alone.
+    d_->server().exec("docker tag podlift/hello:" + d_->repo().head() + " other/app:keep");
   }
   static void TearDownTestSuite() { d_.reset(); }
   void SetUp() override {
@@ -162,8 +164,9 @@ TEST_F(RolloutTest, RollbackToANamedVersionNeedsNoLocalImage) {
   EXPECT_NE(bad.err.find("no retained version \"deadbeef\""), std::string::npos) << bad.err;
 }
 
-TEST_F(RolloutTest, RetentionKeepsAtMostRetainVersions) {
-  for (int i = 0; i < 2; ++i) {
+TEST_F(RolloutTest, TwentyDeploysWithRetain3LeaveAtMost3Versions) {
+  // The suite has deployed a few versions already; make it 20 deploys in all.
+  for (size_t i = shas_.size(); i < 20; ++i) {
     commit("retain " + std::to_string(i));
     Exec r = d_->podlift({"deploy"});
     ASSERT_EQ(r.rc, 0) << r.all();
@@ -175,6 +178,8 @@ TEST_F(RolloutTest, RetentionKeepsAtMostRetainVersions) {
   EXPECT_LE(std::atoi(versions.out.c_str()), 3) << "retain: 3";
   Exec images = d_->server().exec("docker images -q podlift/hello | sort -u | wc -l");
   EXPECT_LE(std::atoi(images.out.c_str()), 3);
+  // Another service's image on the same server is never touched.
+  EXPECT_EQ(d_->server().exec("docker image inspect other/app:keep").rc, 0);
 }
 
 TEST_F(RolloutTest, TheDeployLockMakesASecondDeployWaitOrFail) {
