@@ -51,7 +51,7 @@ void print_parse_error(CLI::App& app, const CLI::ParseError& e) {
 std::vector<Command> command_table() {
   std::vector<Command> all;
   for (auto group : {basic_commands, config_commands, deploy_commands, inspect_commands,
-                     lock_commands, planned_commands}) {
+                     lock_commands, watch_commands, planned_commands}) {
     for (auto& c : group()) all.push_back(std::move(c));
   }
   return all;

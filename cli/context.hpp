@@ -43,6 +43,7 @@ std::vector<Command> config_commands();   // config, validate
 std::vector<Command> deploy_commands();   // deploy
 std::vector<Command> inspect_commands();  // ps, logs
 std::vector<Command> lock_commands();     // lock status|acquire|release
+std::vector<Command> watch_commands();    // watch [status|pause|resume], __git (hidden)
 std::vector<Command> planned_commands();  // setup, rollback, exec, ssl, status: say so, exit 2
 
 }  // namespace podlift::cli

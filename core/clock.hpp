@@ -13,6 +13,8 @@ class Clock {
   virtual ~Clock() = default;
   virtual time_point now() = 0;
   virtual void sleep_for(std::chrono::milliseconds d) = 0;
+  // Wall-clock time, for timestamps people read (history, status page, metrics).
+  virtual std::chrono::system_clock::time_point wall() { return std::chrono::system_clock::now(); }
 };
 
 class SystemClock : public Clock {

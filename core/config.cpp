@@ -84,6 +84,38 @@ std::string redact(std::string text, const std::map<std::string, std::string>& s
 
 namespace {
 
+template <typename W, typename F>
+bool with_watch_field(W& watch, std::string_view key, F&& f) {
+  if (key == "repo") {
+    f(watch.repo);
+  } else if (key == "branch") {
+    f(watch.branch);
+  } else if (key == "poll_interval") {
+    f(watch.poll_interval);
+  } else if (key == "git_timeout") {
+    f(watch.git_timeout);
+  } else if (key == "fetch_timeout") {
+    f(watch.fetch_timeout);
+  } else if (key == "ssh_key") {
+    f(watch.ssh_key);
+  } else if (key == "state_dir") {
+    f(watch.state_dir);
+  } else if (key == "listen") {
+    f(watch.listen);
+  } else if (key == "webhook_secret") {
+    f(watch.webhook_secret);
+  } else if (key == "notify_url") {
+    f(watch.notify_url);
+  } else if (key == "max_attempts") {
+    f(watch.max_attempts);
+  } else if (key == "lock_wait") {
+    f(watch.lock_wait);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // Calls f with a reference to the field behind a scalar setting's key (std::string, int or
 // Millis; const when `config` is). Returns false for a key that is not a scalar setting.
 template <typename C, typename F>
@@ -124,6 +156,8 @@ bool with_field(C& config, std::string_view key, F&& f) {
     f(config.stop_timeout);
   } else if (key == "drain_timeout") {
     f(config.drain_timeout);
+  } else if (key.rfind("watch.", 0) == 0) {
+    return with_watch_field(config.watch, key.substr(6), f);
   } else {
     return false;
   }
@@ -141,6 +175,57 @@ bool has_control_or_space(std::string_view text) {
     return std::isspace(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) < 0x20 ||
            c == 0x7f;
   });
+}
+
+// git's rules for a branch name (git check-ref-format --branch), as far as a watcher needs them.
+bool valid_branch(const std::string& b) {
+  if (b.empty() || b[0] == '-' || b[0] == '/' || b.back() == '/' || b.back() == '.') return false;
+  if (b.find("..") != std::string::npos || b.find("//") != std::string::npos ||
+      b.find("@{") != std::string::npos || b == "@")
+    return false;
+  if (b.size() >= 5 && b.compare(b.size() - 5, 5, ".lock") == 0) return false;
+  if (b.rfind("refs/", 0) == 0) return false;  // written as a ref, not a branch name
+  return std::none_of(b.begin(), b.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f ||
+           std::string_view("~^:?*[\\").find(c) != std::string_view::npos;
+  });
+}
+
+// Why `value` is not acceptable for watch.<key>, or "" when it is.
+std::string check_watch_string(std::string_view key, const std::string& value) {
+  bool control = std::any_of(value.begin(), value.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (control) return "must not contain control characters";
+  if (key == "branch") {
+    return valid_branch(value) ? ""
+                               : "must be a branch name like \"main\" or \"env/prod\" (not "
+                                 "refs/heads/..., no spaces, \"..\", ~ ^ : ? * [ \\)";
+  }
+  if (key == "state_dir") {
+    return !value.empty() && value[0] == '/' ? "" : "must be an absolute path";
+  }
+  if (key == "listen") {
+    if (value == "off") return "";
+    auto colon = value.rfind(':');
+    auto port = colon == std::string::npos
+                    ? std::nullopt
+                    : config_detail::parse_integer(std::string_view(value).substr(colon + 1));
+    bool ok = colon != std::string::npos && colon > 0 && port && *port >= 1 && *port <= 65535;
+    return ok ? "" : "must be HOST:PORT (e.g. 127.0.0.1:9292, 0.0.0.0:9292) or \"off\"";
+  }
+  if (key == "webhook_secret") {
+    return config_detail::is_env_name(value)
+               ? ""
+               : "must be the name of a secret in the environment or .env (letters, digits and "
+                 "'_'), not the secret itself";
+  }
+  if (key == "notify_url") {
+    bool ok = value.empty() || value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0;
+    return ok && !has_control_or_space(value) ? "" : "must be an http:// or https:// URL";
+  }
+  if (key == "repo" && value.empty()) return "must not be empty";
+  return "";
 }
 
 // Why `value` is not acceptable for the string setting `key`, or "" when it is.
@@ -183,6 +268,10 @@ std::string check_string(std::string_view key, const std::string& value) {
         has_control_or_space(value) || value.find_first_of(";{}\"'#\\$") != std::string::npos;
     return bad ? "must not contain whitespace, quotes or any of ; { } # \\ $" : "";
   }
+  if (key.rfind("watch.", 0) == 0) {
+    std::string why = check_watch_string(key.substr(6), value);
+    if (!why.empty()) return why;
+  }
   if (key == "ssh.known_hosts") {
     if (value.empty()) return "must not be empty";
     return value.find_first_of(std::string_view("\n\0", 2)) != std::string::npos
@@ -201,7 +290,7 @@ void assign(T& field, std::string_view key, const std::string& text) {
     if (!why.empty()) throw ConfigError(in_quotes(name) + " " + why + ", got " + in_quotes(text));
     field = text;
   } else if constexpr (std::is_same_v<T, int>) {
-    if (key == "retain") {
+    if (key == "retain" || key == "watch.max_attempts") {
       auto value = config_detail::parse_integer(text);
       if (!value)
         throw ConfigError("expected a number for " + in_quotes(name) + ", got " + in_quotes(text));
@@ -273,6 +362,18 @@ const std::vector<SettingInfo>& settings() {
         {"retain", "versions to keep on each server (live one included)"},
         {"stop_timeout", "grace period for stopping the old version"},
         {"drain_timeout", "longest wait for in-flight requests to the old version to finish"},
+        {"watch.repo", "git URL or path the watcher follows (default: this repository)"},
+        {"watch.branch", "branch the watcher deploys"},
+        {"watch.poll_interval", "time between checks of the branch"},
+        {"watch.git_timeout", "bound on asking the remote for the branch tip"},
+        {"watch.fetch_timeout", "bound on fetching and checking out a commit"},
+        {"watch.ssh_key", "private key for ssh:// repositories (default: ssh-agent)"},
+        {"watch.state_dir", "where the watcher keeps its state, history and mirror"},
+        {"watch.listen", "address of webhooks, /healthz, /metrics and the status page, or off"},
+        {"watch.webhook_secret", "name of the secret that signs webhooks"},
+        {"watch.notify_url", "URL receiving a JSON POST after each automatic deploy"},
+        {"watch.max_attempts", "deploys of one commit before waiting for a new commit"},
+        {"watch.lock_wait", "how long an automatic deploy waits for another deploy's lock"},
     };
     std::vector<SettingInfo> out;
     for (const auto& [key, help] : rows) {
@@ -330,6 +431,11 @@ std::vector<ConfigLine> describe(const Config& config) {
                                                       : "env"});
   }
   return lines;
+}
+
+std::string webhook_secret_value(const Config& config) {
+  auto it = config.secrets.find(config.watch.webhook_secret);
+  return it == config.secrets.end() ? "" : it->second;
 }
 
 std::optional<Millis> parse_duration(const std::string& text) {

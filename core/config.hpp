@@ -54,6 +54,24 @@ struct SshConfig {
   Millis command_timeout{300000};  // default bound on one remote command
 };
 
+// `podlift watch`: the branch it follows and the service around it (issue 4).
+struct WatchConfig {
+  std::string repo;  // URL (https, ssh, file) or path; empty: the repo holding podlift.yml
+  std::string branch = "main";  // a branch name, matched as refs/heads/<branch>
+  Millis poll_interval{30000};
+  Millis git_timeout{30000};     // bound on listing the remote's refs (a hung remote fails a poll)
+  Millis fetch_timeout{600000};  // bound on fetching and checking out one commit (submodules too)
+  std::string ssh_key;           // private key for ssh:// remotes; empty: ssh-agent
+  std::string state_dir = "/var/lib/podlift";
+  std::string listen = "127.0.0.1:9292";  // webhooks, /healthz, /metrics, status page; "off"
+  // Name of the secret (environment or .env) that signs webhooks; its value, when set, is in
+  // Config::secrets under this name.
+  std::string webhook_secret = "PODLIFT_WEBHOOK_SECRET";
+  std::string notify_url;    // receives a JSON POST after each deploy (empty: none)
+  int max_attempts = 3;      // deploys of one commit before the watcher waits for a new one
+  Millis lock_wait{120000};  // how long an automatic deploy waits for another's deploy lock
+};
+
 struct EnvConfig {
   std::map<std::string, std::string> clear;  // name -> value (not secret)
   std::vector<std::string> secret;           // names; values resolved into `secrets`
@@ -74,6 +92,7 @@ struct Config {
   int retain = 5;               // versions to keep (live one included)
   Millis stop_timeout{10000};   // docker stop -t for the old version
   Millis drain_timeout{30000};  // wait for in-flight requests to the old version
+  WatchConfig watch;
 
   // Secret values by name, resolved from the environment or the .env file. Never print these;
   // Redactor and config printing hide them.
@@ -121,6 +140,8 @@ std::vector<ConfigLine> describe(const Config& config);
 
 // Parses "500ms", "2s", "1m", "1h" or a bare number of seconds. Returns nullopt on bad input.
 std::optional<Millis> parse_duration(const std::string& text);
+// The webhook secret's value, or "" when it is not set.
+std::string webhook_secret_value(const Config& config);
 std::string format_duration(Millis d);
 
 // Parses KEY=VALUE lines (comments, blank lines, `export `, single/double quotes). Throws

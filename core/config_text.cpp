@@ -213,6 +213,18 @@ stop_timeout: 10s
 
 # After the switch, how long requests still in flight to the old version may take to finish.
 drain_timeout: 30s
+
+# `podlift watch` (a systemd service on a build box) deploys every push to one branch. It polls
+# the branch every poll_interval and also takes webhooks (GitHub, GitLab, Gitea/Forgejo,
+# Bitbucket, generic) on `listen`, signed with the secret named by webhook_secret.
+# watch:
+#   repo: https://git.example.com/you/app.git   # or ssh://..., a path; default: this repository
+#   branch: main
+#   poll_interval: 30s
+#   listen: 127.0.0.1:9292                      # webhooks, /healthz, /metrics, status page
+#   webhook_secret: PODLIFT_WEBHOOK_SECRET      # the NAME of a secret in the environment or .env
+#   state_dir: /var/lib/podlift
+#   # notify_url: https://chat.example.com/hooks/deploys
 )";
 }
 

@@ -108,6 +108,10 @@ class Loader {
                  {"retain", setting("retain")},
                  {"stop_timeout", setting("stop_timeout")},
                  {"drain_timeout", setting("drain_timeout")},
+                 {"watch",
+                  section("watch", {"repo", "branch", "poll_interval", "git_timeout",
+                                    "fetch_timeout", "ssh_key", "state_dir", "listen",
+                                    "webhook_secret", "notify_url", "max_attempts", "lock_wait"})},
              });
   }
 
@@ -152,6 +156,7 @@ class Loader {
     static const std::vector<std::string> known_other = {"PODLIFT_CONFIG", "PODLIFT_DOCKER",
                                                          "PODLIFT_E2E_KEEP", "PODLIFT_DEMO_DIR"};
     std::vector<std::string> names = known_other;
+    names.push_back(config_.watch.webhook_secret);  // a secret's name, not a setting
     for (const auto& s : settings()) names.push_back(s.env);
     for (char** e = environ; *e; ++e) {
       std::string_view kv(*e);
@@ -188,6 +193,29 @@ class Loader {
     }
     if (config_.origins.find("image") == config_.origins.end() && !config_.service.empty()) {
       config_.image = "podlift/" + config_.service;
+    }
+    // The webhook secret is optional: without it the watcher only polls and refuses webhooks.
+    const std::string& name = config_.watch.webhook_secret;
+    if (auto value = environment(name)) {
+      config_.secrets[name] = *value;
+    } else if (auto it = dotenv_.find(name); it != dotenv_.end()) {
+      config_.secrets[name] = it->second;
+    }
+    // A token in the repository URL (https://user:TOKEN@host/..., https://TOKEN@host/...) is a
+    // secret; a bare user name in an ssh URL (ssh://git@host/...) is not.
+    const std::string& repo = config_.watch.repo;
+    auto scheme = repo.find("://");
+    if (scheme != std::string::npos) {
+      auto at = repo.find('@', scheme + 3);
+      if (at != std::string::npos && at < repo.find('/', scheme + 3)) {
+        std::string userinfo = repo.substr(scheme + 3, at - scheme - 3);
+        auto colon = userinfo.find(':');
+        bool http = repo.rfind("http", 0) == 0;
+        std::string secret = colon != std::string::npos ? userinfo.substr(colon + 1)
+                             : http                     ? userinfo
+                                                        : "";
+        if (!secret.empty()) config_.secrets["watch.repo credentials"] = secret;
+      }
     }
   }
 

@@ -45,6 +45,12 @@ class UnreachableError : public Error {
   explicit UnreachableError(const std::string& what) : Error(what, ExitCode::kUnreachable) {}
 };
 
+// Another deploy (or a person, `podlift lock acquire`) holds the service's deploy lock.
+class LockedError : public Error {
+ public:
+  explicit LockedError(const std::string& what) : Error(what, ExitCode::kFailure) {}
+};
+
 // A minimal expected<T, std::string>: the value or a human-readable error message.
 template <typename T>
 class Result {

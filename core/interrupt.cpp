@@ -11,6 +11,11 @@ namespace podlift {
 
 namespace {
 std::atomic<int> g_signal{0};
+std::atomic<bool> g_reload{false};
+
+void on_hup(int) {
+  g_reload.store(true);
+}
 
 void on_signal(int sig) {
   if (g_signal.exchange(sig) != 0) {
@@ -28,6 +33,18 @@ void install_interrupt_handlers() {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+}
+
+void install_reload_handler() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_hup;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+bool take_reload_request() {
+  return g_reload.exchange(false);
 }
 
 bool interrupted() {

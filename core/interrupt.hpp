@@ -13,4 +13,9 @@ void check_interrupted();
 // For tests: pretend a signal arrived (or clear it).
 void set_interrupted(bool value);
 
+// SIGHUP as a request to reload configuration (`podlift watch`): the handler only sets a flag,
+// which take_reload_request() reads and clears.
+void install_reload_handler();
+bool take_reload_request();
+
 }  // namespace podlift

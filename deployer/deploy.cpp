@@ -78,14 +78,26 @@ std::vector<ServerConfig> select_servers(const Config& config, const std::string
   return out;
 }
 
+AppVersion Deployer::version_of(const DeployOptions& options) {
+  if (!options.checkout_dir.empty())
+    return checkout_version(options.checkout_dir, options.checkout_sha);
+  if (!options.rev.empty() && options.allow_dirty) {
+    throw UsageError("--sha deploys a commit as it was committed; --allow-dirty does not apply");
+  }
+  return resolve_version(runner_, config_.dir, options.allow_dirty, options.rev);
+}
+
 DeploySummary Deployer::deploy(const DeployOptions& options) {
   DeploySummary sum;
-  auto timed = [&](const std::string& step, auto&& fn) { timed_step(clock_, sum.steps, step, fn); };
+  auto timed = [&](const std::string& step, auto&& fn) {
+    step_started(step);
+    timed_step(clock_, sum.steps, step, fn);
+  };
 
   auto servers = select_servers(config_, options.only_server);
 
   timed("version", [&] {
-    sum.version = resolve_version(runner_, config_.dir, options.allow_dirty);
+    sum.version = version_of(options);
     say_("deploying " + config_.service + " " + short_version(sum.version.id));
   });
 
@@ -139,6 +151,7 @@ std::vector<std::unique_ptr<RemoteExecutor>> Deployer::connect_all(
   // Connect to every server and check what would stop the switch before building, so an
   // unreachable server or a taken port stops us before anything is built or shipped.
   std::vector<std::unique_ptr<RemoteExecutor>> remotes;
+  step_started("connect");
   timed_step(clock_, sum.steps, "connect", [&] {
     for (const auto& s : servers) {
       remotes.push_back(connect_(s));
@@ -158,6 +171,7 @@ void Deployer::roll_out(std::vector<std::unique_ptr<RemoteExecutor>>& remotes,
     sum.servers[i].server = remotes[i]->name();
     Rollout rollout(*remotes[i], config_, clock_,
                     [&, i](const std::string& m) { say_(sum.servers[i].server + ": " + m); });
+    rollout.on_step(on_step_);
     sum.servers[i].rollout = rollout.run(image_for(i), sum.version.id);
     sum.servers[i].url = service_url(config_, servers[i]);
   }
@@ -165,7 +179,7 @@ void Deployer::roll_out(std::vector<std::unique_ptr<RemoteExecutor>>& remotes,
 
 std::string Deployer::plan(const DeployOptions& options) {
   auto servers = select_servers(config_, options.only_server);
-  AppVersion v = resolve_version(runner_, config_.dir, options.allow_dirty);
+  AppVersion v = version_of(options);
   const std::string image = image_ref(config_, v.id);
   std::string out;
   out += "Plan: deploy " + config_.service + " " + short_version(v.id) +

@@ -32,6 +32,11 @@ struct DeployOptions {
   std::string only_server;            // empty: all
   std::chrono::seconds lock_wait{0};  // how long to wait for another deploy's lock
   std::string message;                // recorded in the deploy lock
+  std::string rev;                    // deploy --sha: this commit instead of HEAD
+  // The watcher's deploy: a clean checkout of `checkout_sha` at `checkout_dir` is built instead
+  // of the repository holding podlift.yml.
+  std::string checkout_dir;
+  std::string checkout_sha;
 };
 
 // Versions a rollback can go to: those of retained (stopped) containers, newest first, one entry
@@ -61,6 +66,8 @@ struct DeploySummary {
 class Deployer {
  public:
   using Say = std::function<void(const std::string&)>;
+  // Told the name of each step as it starts ("build", "ship", "health", ...), for status pages.
+  using StepObserver = std::function<void(const std::string& step)>;
   Deployer(const Config& config, ProcessRunner& runner, Connector connect, Clock& clock, Say say)
       : config_(config),
         runner_(runner),
@@ -74,6 +81,7 @@ class Deployer {
   DeploySummary rollback(const std::string& wanted, const DeployOptions& options);
   // The plan for --dry-run: what deploy would run, per server, secrets redacted. Reads git only.
   std::string plan(const DeployOptions& options);
+  void on_step(StepObserver observer) { on_step_ = std::move(observer); }
 
  private:
   std::vector<std::unique_ptr<RemoteExecutor>> connect_all(const std::vector<ServerConfig>& servers,
@@ -86,6 +94,12 @@ class Deployer {
   Connector connect_;
   Clock& clock_;
   Say say_;
+  StepObserver on_step_;
+
+  AppVersion version_of(const DeployOptions& options);
+  void step_started(const std::string& step) {
+    if (on_step_) on_step_(step);
+  }
 };
 
 std::string format_summary(const DeploySummary& summary);

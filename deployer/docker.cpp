@@ -43,6 +43,11 @@ std::vector<std::string> build_command(const Config& config, const AppVersion& v
   if (!sub.empty()) tree += ":" + sub;
   std::vector<std::string> archive = {"git",     "-C",           version.repo_root,
                                       "archive", "--format=tar", tree};
+  if (!version.checkout_dir.empty()) {
+    // A clean checkout (submodules included, which git archive leaves out), minus git's own files.
+    std::string dir = version.checkout_dir + (sub.empty() ? "" : "/" + sub);
+    archive = {"tar", "-C", dir, "--exclude=.git", "-c", "."};
+  }
   std::vector<std::string> build = {local_docker(), "build",
                                     "-f",           config.build.dockerfile,
                                     "-t",           image_ref(config, version.id),

@@ -307,8 +307,8 @@ void DeployLock::take(const LockInfo& wanted, std::chrono::seconds wait) {
     std::string holder = !seen        ? "someone else (it keeps changing hands)"
                          : seen->info ? describe_lock(*seen->info)
                                       : describe_lock(unknown_holder(seen->mtime));
-    throw Error("deploy lock of " + service_ + " is held by " + holder +
-                "; wait with --lock-wait SECONDS or release it with `podlift lock release`");
+    throw LockedError("deploy lock of " + service_ + " is held by " + holder +
+                      "; wait with --lock-wait SECONDS or release it with `podlift lock release`");
   }
 }
 

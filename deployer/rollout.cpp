@@ -79,7 +79,10 @@ void Rollout::stop_container(const std::string& container) {
 
 RolloutResult Rollout::run(const std::string& image, const std::string& version_id) {
   RolloutResult res;
-  auto timed = [&](const std::string& step, auto&& fn) { timed_step(clock_, res.steps, step, fn); };
+  auto timed = [&](const std::string& step, auto&& fn) {
+    if (on_step_) on_step_(step);
+    timed_step(clock_, res.steps, step, fn);
+  };
 
   NginxSite site(remote_, config_);
   PortGate gate(remote_, config_.service);

@@ -52,6 +52,8 @@ class Rollout {
       : remote_(remote), config_(config), clock_(clock), say_(std::move(say)) {}
 
   RolloutResult run(const std::string& image, const std::string& version_id);
+  // Told each step's name as it starts.
+  void on_step(std::function<void(const std::string&)> observer) { on_step_ = std::move(observer); }
 
  private:
   int pick_port(const std::set<int>& avoid);
@@ -60,6 +62,7 @@ class Rollout {
   const Config& config_;
   Clock& clock_;
   Say say_;
+  std::function<void(const std::string&)> on_step_;
 };
 
 // Ports in use on the server, from `ss -Htln` output.

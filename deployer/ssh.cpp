@@ -25,6 +25,7 @@
 
 #include "core/error.hpp"
 #include "core/quote.hpp"
+#include "core/text.hpp"
 
 namespace podlift {
 
@@ -40,14 +41,6 @@ constexpr milliseconds kMaxPollSleep{200};   // upper bound on one idle sleep in
 void init_libssh() {
   static const int rc = ssh_init();
   if (rc != SSH_OK) throw UnreachableError("cannot initialise libssh");
-}
-
-std::string expand_home(const std::string& path) {
-  if (path == "~" || path.rfind("~/", 0) == 0) {
-    const char* home = std::getenv("HOME");
-    if (home != nullptr && *home != '\0') return std::string(home) + path.substr(1);
-  }
-  return path;
 }
 
 std::string format_duration(milliseconds d) {

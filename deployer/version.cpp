@@ -45,7 +45,18 @@ bool looks_like_version(const std::string& text) {
   return head.size() <= 40;
 }
 
-AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool allow_dirty) {
+AppVersion checkout_version(const std::string& dir, const std::string& sha) {
+  AppVersion v;
+  v.sha = sha;
+  v.id = version_id(sha);
+  v.repo_root = dir;
+  v.tree_rev = sha;
+  v.checkout_dir = dir;
+  return v;
+}
+
+AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool allow_dirty,
+                           const std::string& rev) {
   auto git = [&](std::vector<std::string> args, const std::string& what) {
     args.insert(args.begin(), {"git", "-C", dir});
     return trim_right(run_local_checked(runner, args, what));
@@ -58,12 +69,25 @@ AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool a
                 "and commit first)");
   }
   v.repo_root = trim_right(inside->out);
-  auto head = runner.run({"git", "-C", dir, "rev-parse", "--verify", "-q", "HEAD^{commit}"});
+  if (!rev.empty() && (rev[0] == '-' || rev.find_first_of(" \t\n") != std::string::npos)) {
+    throw UsageError("\"" + rev + "\" is not a commit (give a SHA, tag or branch)");
+  }
+  auto head = runner.run({"git", "-C", dir, "rev-parse", "--verify", "-q",
+                          (rev.empty() ? std::string("HEAD") : rev) + "^{commit}"});
   if (!head || head->exit_code != 0) {
+    if (!rev.empty()) {
+      throw UsageError("\"" + rev + "\" names no commit in " + v.repo_root +
+                       " (fetch it first, or check the SHA)");
+    }
     throw Error("the repository at " + v.repo_root + " has no commit yet; commit your app first");
   }
   v.sha = trim_right(head->out);
   v.prefix = git({"rev-parse", "--show-prefix"}, "git rev-parse --show-prefix");
+  if (!rev.empty()) {  // a named commit: its committed tree, whatever the work tree holds
+    v.tree_rev = v.sha;
+    v.id = version_id(v.sha);
+    return v;
+  }
   std::string status = git({"status", "--porcelain", "--untracked-files=no"}, "git status");
   v.tree_rev = v.sha;
   if (!status.empty()) {

@@ -14,6 +14,9 @@ struct AppVersion {
   std::string repo_root;  // absolute work-tree root
   std::string tree_rev;   // what to archive: HEAD's SHA, or a `git stash create` commit when dirty
   std::string prefix;     // the config directory relative to repo_root ("" or "sub/dir/")
+  // When set, the build context is these files (a clean checkout made by the watcher, submodules
+  // included) rather than `git archive` of tree_rev.
+  std::string checkout_dir;
 };
 
 // Version id from a SHA and, for a dirty tree, the hex digest of its diff.
@@ -26,6 +29,12 @@ bool looks_like_version(const std::string& text);
 // Reads HEAD and the work tree state of the repository holding `dir`. A dirty tree (tracked files
 // modified or staged; untracked files do not count, they are never built) is an Error unless
 // allow_dirty. Throws Error if dir is not in a git repository or HEAD has no commit.
-AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool allow_dirty);
+// With `rev` (deploy --sha), that commit is the version and the work tree does not matter;
+// a rev that names no commit is an Error.
+AppVersion resolve_version(ProcessRunner& runner, const std::string& dir, bool allow_dirty,
+                           const std::string& rev = "");
+
+// The version of a clean checkout of `sha` at `dir` (the watcher's): its files are the context.
+AppVersion checkout_version(const std::string& dir, const std::string& sha);
 
 }  // namespace podlift

@@ -7,7 +7,9 @@ pkgs=(
   build-essential cmake pkg-config git ca-certificates curl
   libgit2-dev libssh-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libssl-dev
   libcpp-httplib-dev libcli11-dev libgtest-dev googletest
-  docker.io debootstrap openssh-client openssh-server nginx wrk iproute2 clang-format
+  libsystemd-dev systemd
+  docker.io debootstrap openssh-client openssh-server nginx wrk hey iproute2 clang-format
+  chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do

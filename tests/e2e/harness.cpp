@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -215,6 +216,69 @@ Http http_get(int port, const std::string& path, const std::string& host) {
     }
   }
   return h;
+}
+
+WrkTotals parse_wrk(const std::string& out) {
+  WrkTotals t;
+  std::stringstream ss(out);
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.find("requests in") != std::string::npos) t.requests = std::atol(line.c_str());
+    if (line.find("Socket errors:") != std::string::npos) {
+      for (const char* k : {"connect ", "read ", "write ", "timeout "}) {
+        auto at = line.find(k);
+        if (at != std::string::npos) t.failed += std::atol(line.c_str() + at + std::strlen(k));
+      }
+    }
+    auto non2xx = line.find("Non-2xx or 3xx responses:");
+    if (non2xx != std::string::npos) t.failed += std::atol(line.c_str() + non2xx + 25);
+  }
+  return t;
+}
+
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+Background::Background(const std::string& cwd, const std::string& args, const std::string& env) {
+  static int counter = 0;
+  dir_ = work_dir() + "/bg-" + std::to_string(++counter);
+  sh("mkdir -p " + shell_quote(dir_));
+  // Only the inner group is backgrounded, with its output redirected, so sh() returns at once.
+  sh("cd " + shell_quote(cwd) + "; ( " + env + " " + shell_quote(podlift_bin()) + " " + args +
+     " > " + shell_quote(dir_ + "/out") + " 2>&1 & echo $! > " + shell_quote(dir_ + "/pid") +
+     "; wait $!; echo $? > " + shell_quote(dir_ + "/rc") + " ) > /dev/null 2>&1 &");
+  for (int i = 0; i < 50 && pid() == 0; ++i) sleep_ms(100);
+}
+
+int Background::pid() const {
+  return std::atoi(read_file(dir_ + "/pid").c_str());
+}
+
+std::string Background::out() const {
+  return read_file(dir_ + "/out");
+}
+
+int Background::wait(int seconds) const {
+  for (int i = 0; i < seconds * 10; ++i) {
+    std::string rc = read_file(dir_ + "/rc");
+    if (!rc.empty()) return std::atoi(rc.c_str());
+    sleep_ms(100);
+  }
+  return -1;
+}
+
+bool Background::wait_for_output(const std::string& text, int seconds, size_t from) const {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (out().find(text, from) != std::string::npos) return true;
+    sleep_ms(100);
+  }
+  return false;
 }
 
 Exec podlift(const std::string& cwd, const std::vector<std::string>& args,

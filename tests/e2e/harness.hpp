@@ -103,6 +103,33 @@ class Deployment {
   std::string known_hosts_;
 };
 
+// wrk's totals: "N requests in", and the errors it prints only when there are some (socket
+// errors of every kind, non-2xx/3xx responses), summed as failed.
+struct WrkTotals {
+  long requests = 0;
+  long failed = 0;
+};
+WrkTotals parse_wrk(const std::string& out);
+
+void sleep_ms(int ms);
+std::string read_file(const std::string& path);
+
+// A podlift command running in the background (so a test can signal it), in `cwd`; `env` is
+// shell text of VAR=value words put before the command. Output goes to a file.
+class Background {
+ public:
+  Background(const std::string& cwd, const std::string& args, const std::string& env = "");
+  int pid() const;
+  std::string out() const;
+  // The exit code once it has ended (waits up to `seconds`), or -1.
+  int wait(int seconds) const;
+  // Waits for `text` to appear in the output after its first `from` bytes.
+  bool wait_for_output(const std::string& text, int seconds, size_t from = 0) const;
+
+ private:
+  std::string dir_;
+};
+
 // Runs the podlift binary in `cwd` with extra environment entries "K=V".
 Exec podlift(const std::string& cwd, const std::vector<std::string>& args,
              const std::vector<std::string>& env = {}, int timeout_seconds = 600);

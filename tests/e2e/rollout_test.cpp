@@ -17,71 +17,6 @@
 namespace podlift::e2e {
 namespace {
 
-// wrk's totals: "N requests in", and the error lines it prints only when they are not zero.
-struct WrkTotals {
-  long requests = 0;
-  long failed = 0;
-};
-WrkTotals parse_wrk(const std::string& out) {
-  WrkTotals t;
-  std::stringstream ss(out);
-  std::string line;
-  while (std::getline(ss, line)) {
-    if (line.find("requests in") != std::string::npos) t.requests = std::atol(line.c_str());
-    if (line.find("Socket errors:") != std::string::npos) {
-      for (const char* k : {"connect ", "read ", "write ", "timeout "}) {
-        auto at = line.find(k);
-        if (at != std::string::npos) t.failed += std::atol(line.c_str() + at + std::strlen(k));
-      }
-    }
-    auto non2xx = line.find("Non-2xx or 3xx responses:");
-    if (non2xx != std::string::npos) t.failed += std::atol(line.c_str() + non2xx + 25);
-  }
-  return t;
-}
-
-// A podlift command running in the background, so a test can signal it.
-class Background {
- public:
-  Background(Deployment& d, const std::string& args, const std::string& env = "")
-      : dir_(work_dir() + "/bg-" + std::to_string(++counter_)) {
-    sh("mkdir -p " + shell_quote(dir_));
-    // Only the inner group is backgrounded, with its output redirected, so sh() returns at once.
-    sh("cd " + shell_quote(d.repo().dir()) + "; ( " + env + " " + shell_quote(podlift_bin()) + " " +
-       args + " > " + shell_quote(dir_ + "/out") + " 2>&1 & echo $! > " +
-       shell_quote(dir_ + "/pid") + "; wait $!; echo $? > " + shell_quote(dir_ + "/rc") +
-       " ) > /dev/null 2>&1 &");
-    for (int i = 0; i < 50 && pid() == 0; ++i) sleep_ms(100);
-  }
-  int pid() const { return std::atoi(read("pid").c_str()); }
-  std::string out() const { return read("out"); }
-  // The exit code once it has ended (waits up to `seconds`), or -1.
-  int wait(int seconds) const {
-    for (int i = 0; i < seconds * 10; ++i) {
-      std::string rc = read("rc");
-      if (!rc.empty()) return std::atoi(rc.c_str());
-      sleep_ms(100);
-    }
-    return -1;
-  }
-  bool wait_for_output(const std::string& text, int seconds) const {
-    for (int i = 0; i < seconds * 10; ++i) {
-      if (out().find(text) != std::string::npos) return true;
-      sleep_ms(100);
-    }
-    return false;
-  }
-  static void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
- private:
-  std::string read(const std::string& f) const {
-    std::ifstream in(dir_ + "/" + f);
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
-  std::string dir_;
-  static inline int counter_ = 0;
-};
-
 class RolloutTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -115,7 +50,7 @@ TEST_F(RolloutTest, DeploysAndARollbackUnderKeepaliveLoadFailNoRequest) {
   const std::string url = "http://127.0.0.1:" + std::to_string(d_->server().http_port()) + "/";
   // wrk keeps 32 connections alive and never retries: every reset or 5xx is counted.
   sh("wrk -t2 -c32 -d40s " + url + " > " + shell_quote(work_dir() + "/wrk.txt") + " 2>&1 &");
-  Background::sleep_ms(1000);
+  sleep_ms(1000);
   // A request that is in flight while the switch happens must still be answered.
   sh("curl -s -o /dev/null -w '%{http_code}' --max-time 30 " + url + "sleep/5 > " +
      shell_quote(work_dir() + "/slow.txt") + " &");
@@ -203,9 +138,9 @@ TEST_F(RolloutTest, TheDeployLockMakesASecondDeployWaitOrFail) {
 TEST_F(RolloutTest, SigtermDuringTheHealthWaitCleansUp) {
   const std::string live = d_->served_version();
   d_->repo().commit_file("HEALTHY_AFTER", "60\n", "slow to start");
-  Background bg(*d_, "deploy", "PODLIFT_HEALTHCHECK_DEADLINE=90s");
+  Background bg(d_->repo().dir(), "deploy", "PODLIFT_HEALTHCHECK_DEADLINE=90s");
   ASSERT_TRUE(bg.wait_for_output("started hello-", 120)) << bg.out();
-  Background::sleep_ms(1000);
+  sleep_ms(1000);
   ::kill(bg.pid(), SIGTERM);
   int rc = bg.wait(30);
   EXPECT_EQ(rc, 130) << bg.out();
@@ -218,7 +153,8 @@ TEST_F(RolloutTest, SigtermDuringTheHealthWaitCleansUp) {
 
 TEST_F(RolloutTest, KillDashNineLeavesNothingTheNextDeployCannotRecoverFrom) {
   const std::string live = d_->served_version();
-  Background bg(*d_, "deploy", "PODLIFT_HEALTHCHECK_DEADLINE=90s");  // HEAD is slow to start
+  Background bg(d_->repo().dir(), "deploy",
+                "PODLIFT_HEALTHCHECK_DEADLINE=90s");  // HEAD is slow to start
   ASSERT_TRUE(bg.wait_for_output("started hello-", 120)) << bg.out();
   ::kill(bg.pid(), SIGKILL);
   bg.wait(10);

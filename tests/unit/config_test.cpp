@@ -472,7 +472,7 @@ TEST_F(ConfigTest, ProcessEnvironmentIsUsedWhenNoMapIsGiven) {
 
 TEST(Settings, TableNamesEnvironmentVariables) {
   const auto& table = settings();
-  ASSERT_EQ(table.size(), 18u);
+  ASSERT_EQ(table.size(), 30u);
   EXPECT_EQ(table.front().key, "service");
   EXPECT_EQ(table.front().env, "PODLIFT_SERVICE");
   bool found = false;
@@ -481,6 +481,9 @@ TEST(Settings, TableNamesEnvironmentVariables) {
     if (s.key == "healthcheck.deadline") {
       EXPECT_EQ(s.env, "PODLIFT_HEALTHCHECK_DEADLINE");
       found = true;
+    }
+    if (s.key == "watch.poll_interval") {
+      EXPECT_EQ(s.env, "PODLIFT_WATCH_POLL_INTERVAL");
     }
   }
   EXPECT_TRUE(found);
@@ -651,6 +654,60 @@ TEST_F(ConfigTest, InitTemplateLoads) {
 TEST_F(ConfigTest, InitTemplateQuotesAnInvalidServiceSoTheLoaderReportsIt) {
   std::string message = error(init_template("Bad Name: x"));
   EXPECT_NE(message.find("\"service\" must be"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace podlift
+
+namespace podlift {
+namespace {
+
+TEST_F(ConfigTest, WatchSectionLoadsWithDefaultsAndOrigins) {
+  Config d = load(kMinimal);
+  EXPECT_EQ(d.watch.branch, "main");
+  EXPECT_EQ(d.watch.poll_interval, std::chrono::seconds(30));
+  EXPECT_EQ(d.watch.state_dir, "/var/lib/podlift");
+  EXPECT_EQ(d.watch.listen, "127.0.0.1:9292");
+  EXPECT_EQ(d.watch.max_attempts, 3);
+  env_["HOOK_KEY"] = "a-webhook-secret";
+  Config c = load(std::string(kMinimal) +
+                  "watch:\n  repo: https://ci:t0ken-value@git.example.com/app.git\n"
+                  "  branch: env/prod\n  poll_interval: 10s\n  listen: 0.0.0.0:9000\n"
+                  "  webhook_secret: HOOK_KEY\n  max_attempts: 5\n"
+                  "  notify_url: https://chat.example.com/hook\n");
+  EXPECT_EQ(c.watch.branch, "env/prod");
+  EXPECT_EQ(c.watch.poll_interval, std::chrono::seconds(10));
+  EXPECT_EQ(c.watch.max_attempts, 5);
+  EXPECT_EQ(webhook_secret_value(c), "a-webhook-secret");
+  EXPECT_EQ(c.origin_of("watch.branch").text, "podlift.yml:5:3");
+  // Both the webhook secret and the token in the URL are secrets: `config` never shows them.
+  auto lines = describe(c);
+  const ConfigLine* repo = find_line(lines, "watch.repo");
+  ASSERT_NE(repo, nullptr);
+  EXPECT_EQ(repo->value, "https://ci:[redacted]@git.example.com/app.git");
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.value.find("a-webhook-secret"), std::string::npos) << l.key;
+  }
+}
+
+TEST_F(ConfigTest, WatchValuesAreValidated) {
+  auto one = [&](const std::string& extra) { return error(std::string(kMinimal) + extra); };
+  EXPECT_NE(one("watch: {branch: refs/heads/main}\n").find("must be a branch name"),
+            std::string::npos);
+  EXPECT_NE(one("watch: {branch: \"a b\"}\n").find("must be a branch name"), std::string::npos);
+  EXPECT_NE(one("watch: {branch: \"a..b\"}\n").find("must be a branch name"), std::string::npos);
+  EXPECT_EQ(one("watch: {listen: 9292}\n"),
+            "podlift.yml:3:17: \"watch.listen\" must be HOST:PORT (e.g. 127.0.0.1:9292, "
+            "0.0.0.0:9292) or \"off\", got \"9292\"");
+  EXPECT_NE(one("watch: {state_dir: var/lib}\n").find("must be an absolute path"),
+            std::string::npos);
+  EXPECT_NE(one("watch: {webhook_secret: \"s3cret value!\"}\n").find("not the secret itself"),
+            std::string::npos);
+  EXPECT_NE(one("watch: {notify_url: ftp://x}\n").find("http:// or https://"), std::string::npos);
+  EXPECT_NE(one("watch: {max_attempts: 0}\n").find("must be at least 1"), std::string::npos);
+  EXPECT_NE(one("watch: {pol_interval: 5s}\n").find("did you mean \"poll_interval\""),
+            std::string::npos);
+  EXPECT_EQ(load(std::string(kMinimal) + "watch: {listen: \"off\"}\n").watch.listen, "off");
 }
 
 }  // namespace

@@ -1,1 +1,0 @@
-#include "webhooks/webhooks.hpp"
