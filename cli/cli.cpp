@@ -48,6 +48,11 @@ void print_parse_error(CLI::App& app, const CLI::ParseError& e) {
                name.c_str());
 }
 
+// "<3>" (syslog "error") when stderr goes to the journal, as for the watcher's service.
+const char* journal_error() {
+  return std::getenv("JOURNAL_STREAM") ? "<3>" : "";
+}
+
 std::vector<Command> command_table() {
   std::vector<Command> all;
   for (auto group : {basic_commands, config_commands, deploy_commands, inspect_commands,
@@ -123,10 +128,10 @@ int run(int argc, char** argv) {
     }
     return ctx.exit_code;
   } catch (const Error& e) {
-    std::fprintf(stderr, "podlift: error: %s\n", redact(e.what()).c_str());
+    std::fprintf(stderr, "%spodlift: error: %s\n", journal_error(), redact(e.what()).c_str());
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "podlift: error: %s\n", redact(e.what()).c_str());
+    std::fprintf(stderr, "%spodlift: error: %s\n", journal_error(), redact(e.what()).c_str());
     return static_cast<int>(ExitCode::kFailure);
   }
 }

@@ -131,8 +131,8 @@ Watcher::Did Watcher::poll_once() {
   store_.update([&](WatchState& s) {
     if (!tip->has_value() && !s.branch_missing) {
       spdlog::error(
-          "branch {} no longer exists on {}: nothing is deployed until it is pushed again "
-          "(the servers keep serving {})",
+          "branch {} does not exist on {} (deleted, or never pushed): nothing is deployed until "
+          "it is pushed (the servers keep serving {})",
           settings_.branch, git_->describe(),
           s.deployed_tip.empty() ? "what they serve" : short_sha(s.deployed_tip));
     }

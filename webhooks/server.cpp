@@ -3,10 +3,17 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -36,6 +43,54 @@ std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
+
+// cpp-httplib's task queue, with workers at a lower CPU priority (nice 10): whatever arrives on
+// the HTTP side, a flood of bad webhooks included, yields the CPU to a deploy under way.
+class LowPriorityPool : public httplib::TaskQueue {
+ public:
+  explicit LowPriorityPool(int n) {
+    for (int i = 0; i < n; ++i) {
+      workers_.emplace_back([this] {
+        lower_priority();
+        for (;;) {
+          std::function<void()> fn;
+          {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+            if (jobs_.empty()) return;  // stopping, and nothing left to do
+            fn = std::move(jobs_.front());
+            jobs_.pop_front();
+          }
+          fn();
+        }
+      });
+    }
+  }
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  // Linux nice values are per thread.
+  static void lower_priority() { setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
 
 }  // namespace
 
@@ -119,7 +174,7 @@ void Server::start() {
   http_ = std::make_unique<httplib::Server>();
   auto& h = *http_;
   const int threads = settings_.threads;
-  h.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  h.new_task_queue = [threads] { return new LowPriorityPool(threads); };
   h.set_payload_max_length(settings_.max_body);
   h.set_read_timeout(5, 0);
   h.set_write_timeout(5, 0);
@@ -221,7 +276,10 @@ void Server::start() {
   // cpp-httplib as packaged listens with a backlog of 5; a burst of deliveries would overflow it
   // and wait a second for SYN retransmits. listen() again on the bound socket raises it.
   if (listen_fd_ >= 0) ::listen(listen_fd_, 1024);
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    LowPriorityPool::lower_priority();  // the accepting thread, too
+    http_->listen_after_bind();
+  });
   spdlog::info("listening on {}:{} (webhooks, /healthz, /metrics, status page)", host, port_);
 }
 

@@ -11,6 +11,7 @@
 #include <openssl/hmac.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -460,7 +461,7 @@ TEST_F(WatcherTest, ADeletedBranchDeploysNothingAndIsLoggedLoudly) {
   ASSERT_EQ(git("push -q origin :main").rc, 0);
   Reply r = post("generic", {"Authorization: Bearer " + kSecret}, "");
   EXPECT_EQ(r.status, 202);
-  EXPECT_TRUE(watcher_->wait_for_output("branch main no longer exists", 20)) << watcher_->out();
+  EXPECT_TRUE(watcher_->wait_for_output("branch main does not exist", 20)) << watcher_->out();
   EXPECT_TRUE(eventually([&] { return status()["state"].value("branch_missing", false); }, 10));
   EXPECT_EQ(newest_id(), before);
   EXPECT_EQ(d_->served_version(), live);
@@ -592,6 +593,45 @@ TEST_F(WatcherTest, AHungGitRemoteFailsEachPollAndPollingGoesOn) {
   EXPECT_GE(count("podlift_poll_failures_total"), 2) << metrics.out;
   // Every poll failed (one may still be under way when the metrics were read).
   EXPECT_GE(count("podlift_poll_failures_total"), count("podlift_polls_total") - 1) << metrics.out;
+}
+
+// systemd's notify protocol, checked on a socket of our own as systemd would provide it.
+TEST_F(WatcherTest, UnderSystemdItSaysReadyPingsTheWatchdogAndSaysStopping) {
+  const std::string dir = work_dir() + "/notify";
+  sh("mkdir -p " + shell_quote(dir) + " && git init -q --bare " + shell_quote(dir + "/empty.git"));
+  std::ofstream(dir + "/podlift.yml")
+      << "service: notified\nservers: [127.0.0.1]\nwatch:\n  repo: " << dir
+      << "/empty.git\n  poll_interval: 1s\n  state_dir: " << dir << "/state\n  listen: off\n";
+  const std::string path = dir + "/notify.sock";
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << path;
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  Background w(dir, "watch", "NOTIFY_SOCKET=" + shell_quote(path) + " WATCHDOG_USEC=1000000");
+  std::string got;
+  auto receive_until = [&](const std::string& what, int seconds) {
+    for (int i = 0; i < seconds && got.find(what) == std::string::npos;) {
+      char buf[512];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        got.append(buf, static_cast<size_t>(n)).append("\n");
+      } else {
+        ++i;
+      }
+    }
+    return got.find(what) != std::string::npos;
+  };
+  EXPECT_TRUE(receive_until("READY=1", 10)) << got << w.out();
+  EXPECT_NE(got.find("STATUS=watching " + dir + "/empty.git main"), std::string::npos) << got;
+  EXPECT_TRUE(receive_until("WATCHDOG=1", 5)) << got;
+  ::kill(w.pid(), SIGTERM);
+  EXPECT_TRUE(receive_until("STOPPING=1", 10)) << got;
+  EXPECT_EQ(w.wait(20), 0) << w.out();
+  EXPECT_NE(w.out().find("branch main does not exist"), std::string::npos) << w.out();
+  ::close(fd);
 }
 
 }  // namespace
