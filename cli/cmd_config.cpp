@@ -5,8 +5,10 @@
 
 #include "cli/context.hpp"
 #include "cli/table.hpp"
+#include "core/process.hpp"
 #include "core/text.hpp"
 #include "deployer/deploy.hpp"
+#include "deployer/registry.hpp"
 
 namespace podlift::cli {
 
@@ -54,6 +56,29 @@ void validate(Context& ctx) {
     checks.push_back({"secret " + name, "", have,
                       have ? "set" : "not set in the environment or " + config.dir + "/.env"});
   }
+  // Registry mode: the build box's login is checked here, each server's below.
+  SystemProcessRunner runner;
+  std::unique_ptr<Registry> registry;
+  const bool registry_password =
+      !registry_password_value(config).empty() || !config.registry.password_command.empty();
+  if (config.registry.enabled() && !config.registry.username.empty() && !registry_password) {
+    checks.push_back({"registry", "build box", false,
+                      config.registry.password_secret + " is not set in the environment or " +
+                          config.dir + "/.env (nor registry.password_command)"});
+  } else if (config.registry.enabled()) {
+    registry = std::make_unique<Registry>(config, runner);
+    try {
+      registry->login();
+      checks.push_back(
+          {"registry", "build box", true,
+           config.registry.username.empty()
+               ? config.registry.server + " (no username: no login)"
+               : "logged in to " + config.registry.server + " as " + config.registry.username});
+    } catch (const Error& e) {
+      checks.push_back({"registry", "build box", false, e.what()});
+      registry.reset();
+    }
+  }
   auto connect = ssh_connector(config);
   for (const auto& s : config.servers) {
     std::unique_ptr<RemoteExecutor> remote;
@@ -69,6 +94,13 @@ void validate(Context& ctx) {
                  "install docker.io");
     remote_check(checks, *remote, "nginx", {"nginx", "-v"}, "install nginx");
     remote_check(checks, *remote, "curl", {"curl", "--version"}, "install curl");
+    if (registry && !config.registry.username.empty()) {
+      try {
+        checks.push_back({"registry", server_label(s), true, registry->check_login(*remote)});
+      } catch (const Error& e) {
+        checks.push_back({"registry", server_label(s), false, e.what()});
+      }
+    }
   }
   Table t({"CHECK", "SERVER", "RESULT", "DETAIL"});
   bool all_ok = true;

@@ -80,6 +80,28 @@ std::string redact(std::string text, const std::map<std::string, std::string>& s
   return text;
 }
 
+std::vector<std::string> registry_problems(const Config& config, bool require_secrets) {
+  std::vector<std::string> out;
+  const RegistryConfig& r = config.registry;
+  auto at = [&](const std::string& key) { return config.origin_of(key).text + ": "; };
+  const bool has_password =
+      config.secrets.count(r.password_secret) > 0 || !r.password_command.empty();
+  if (!r.enabled()) {
+    for (const char* key : {"registry.username", "registry.password_command"}) {
+      if (config.origins.count(key))
+        out.push_back(at(key) + in_quotes(key) + " needs \"registry.server\"");
+    }
+  } else if (!r.username.empty() && !has_password && require_secrets) {
+    out.push_back(at("registry.username") + "registry user " + in_quotes(r.username) +
+                  " has no password: set " + r.password_secret +
+                  " in the environment or .env, or set \"registry.password_command\"");
+  } else if (r.username.empty() && !r.password_command.empty()) {
+    out.push_back(at("registry.password_command") +
+                  "\"registry.password_command\" needs \"registry.username\"");
+  }
+  return out;
+}
+
 }  // namespace config_detail
 
 namespace {
@@ -110,6 +132,30 @@ bool with_watch_field(W& watch, std::string_view key, F&& f) {
     f(watch.max_attempts);
   } else if (key == "lock_wait") {
     f(watch.lock_wait);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+template <typename C, typename F>
+bool with_shipping_field(C& config, std::string_view key, F&& f) {
+  if (key == "ship.trim_layers") {
+    f(config.ship.trim_layers);
+  } else if (key == "ship.compression_level") {
+    f(config.ship.compression_level);
+  } else if (key == "ship.idle_timeout") {
+    f(config.ship.idle_timeout);
+  } else if (key == "registry.server") {
+    f(config.registry.server);
+  } else if (key == "registry.username") {
+    f(config.registry.username);
+  } else if (key == "registry.password_secret") {
+    f(config.registry.password_secret);
+  } else if (key == "registry.password_command") {
+    f(config.registry.password_command);
+  } else if (key == "registry.fallback") {
+    f(config.registry.fallback);
   } else {
     return false;
   }
@@ -158,6 +204,8 @@ bool with_field(C& config, std::string_view key, F&& f) {
     f(config.drain_timeout);
   } else if (key.rfind("watch.", 0) == 0) {
     return with_watch_field(config.watch, key.substr(6), f);
+  } else if (key.rfind("ship.", 0) == 0 || key.rfind("registry.", 0) == 0) {
+    return with_shipping_field(config, key, f);
   } else {
     return false;
   }
@@ -228,6 +276,43 @@ std::string check_watch_string(std::string_view key, const std::string& value) {
   return "";
 }
 
+// Why `value` is not acceptable for registry.<key>, or "" when it is.
+std::string check_registry_string(std::string_view key, const std::string& value) {
+  if (key == "server") {
+    if (value.find("://") != std::string::npos) {
+      return "must be a host[:port] without a scheme (docker always speaks https, or http to "
+             "loopback and insecure registries)";
+    }
+    bool ok = value.empty() || (value[0] != '-' && value[0] != '.' && all_chars(value, ".-:[]"));
+    if (!ok) return "must be a registry host[:port], like \"ghcr.io\" or \"10.0.0.5:5000\"";
+    // docker reads a first path part without '.' or ':' (other than localhost) as a Docker Hub
+    // user, not as a registry: "myreg/app" would go to docker.io/myreg/app.
+    bool host_like =
+        value.empty() || value == "localhost" || value.find_first_of(".:") != std::string::npos;
+    return host_like
+               ? ""
+               : "must contain a '.' or a ':port' (or be localhost), else docker takes it "
+                 "for a Docker Hub user name; write e.g. \"myreg.internal\" or \"myreg:5000\"";
+  }
+  if (key == "username") {
+    bool bad = has_control_or_space(value) || (!value.empty() && value[0] == '-');
+    return bad ? "must be a user name without whitespace" : "";
+  }
+  if (key == "password_secret") {
+    return config_detail::is_env_name(value)
+               ? ""
+               : "must be the name of a secret in the environment or .env (letters, digits and "
+                 "'_'), not the password itself";
+  }
+  if (key == "password_command") {
+    return value.find('\n') == std::string::npos ? "" : "must be one line";
+  }
+  if (key == "fallback") {
+    return value == "none" || value == "ssh" ? "" : "must be \"none\" or \"ssh\"";
+  }
+  return "";
+}
+
 // Why `value` is not acceptable for the string setting `key`, or "" when it is.
 std::string check_string(std::string_view key, const std::string& value) {
   if (key == "service") {
@@ -272,6 +357,7 @@ std::string check_string(std::string_view key, const std::string& value) {
     std::string why = check_watch_string(key.substr(6), value);
     if (!why.empty()) return why;
   }
+  if (key.rfind("registry.", 0) == 0) return check_registry_string(key.substr(9), value);
   if (key == "ssh.known_hosts") {
     if (value.empty()) return "must not be empty";
     return value.find_first_of(std::string_view("\n\0", 2)) != std::string::npos
@@ -289,8 +375,26 @@ void assign(T& field, std::string_view key, const std::string& text) {
     std::string why = check_string(key, text);
     if (!why.empty()) throw ConfigError(in_quotes(name) + " " + why + ", got " + in_quotes(text));
     field = text;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    std::string t;
+    for (char c : text) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (t == "true" || t == "yes" || t == "on") {
+      field = true;
+    } else if (t == "false" || t == "no" || t == "off") {
+      field = false;
+    } else {
+      throw ConfigError("expected true or false for " + in_quotes(name) + ", got " +
+                        in_quotes(text));
+    }
   } else if constexpr (std::is_same_v<T, int>) {
-    if (key == "retain" || key == "watch.max_attempts") {
+    if (key == "ship.compression_level") {
+      auto value = config_detail::parse_integer(text);
+      if (!value || *value < 0 || *value > 9) {
+        throw ConfigError(in_quotes(name) + " must be a gzip level from 0 (none) to 9, got " +
+                          in_quotes(text));
+      }
+      field = static_cast<int>(*value);
+    } else if (key == "retain" || key == "watch.max_attempts") {
       auto value = config_detail::parse_integer(text);
       if (!value)
         throw ConfigError("expected a number for " + in_quotes(name) + ", got " + in_quotes(text));
@@ -320,6 +424,8 @@ template <typename T>
 std::string display(const T& field) {
   if constexpr (std::is_same_v<T, std::string>) {
     return field;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return field ? "true" : "false";
   } else if constexpr (std::is_same_v<T, int>) {
     return std::to_string(field);
   } else {
@@ -374,6 +480,14 @@ const std::vector<SettingInfo>& settings() {
         {"watch.notify_url", "URL receiving a JSON POST after each automatic deploy"},
         {"watch.max_attempts", "deploys of one commit before waiting for a new commit"},
         {"watch.lock_wait", "how long an automatic deploy waits for another deploy's lock"},
+        {"ship.trim_layers", "SSH mode: send only the layers a server lacks"},
+        {"ship.compression_level", "SSH mode: gzip level on the wire, 0 (none) to 9"},
+        {"ship.idle_timeout", "SSH mode: a transfer with no byte moving this long fails"},
+        {"registry.server", "registry host[:port]; empty: ship over SSH"},
+        {"registry.username", "registry user name (empty: no login)"},
+        {"registry.password_secret", "name of the secret holding the registry password"},
+        {"registry.password_command", "command on the build box that prints the password"},
+        {"registry.fallback", "ssh: ship over SSH when the registry cannot be reached"},
     };
     std::vector<SettingInfo> out;
     for (const auto& [key, help] : rows) {
@@ -435,6 +549,11 @@ std::vector<ConfigLine> describe(const Config& config) {
 
 std::string webhook_secret_value(const Config& config) {
   auto it = config.secrets.find(config.watch.webhook_secret);
+  return it == config.secrets.end() ? "" : it->second;
+}
+
+std::string registry_password_value(const Config& config) {
+  auto it = config.secrets.find(config.registry.password_secret);
   return it == config.secrets.end() ? "" : it->second;
 }
 

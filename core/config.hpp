@@ -72,6 +72,26 @@ struct WatchConfig {
   Millis lock_wait{120000};  // how long an automatic deploy waits for another's deploy lock
 };
 
+// How images travel in SSH mode (no registry): only the layers a server lacks, gzip'd.
+struct ShipConfig {
+  bool trim_layers = true;     // false: always the whole image
+  int compression_level = 1;   // gzip level 1..9 on the wire; 0 = none
+  Millis idle_timeout{60000};  // a transfer with no byte moving this long fails
+};
+
+// Registry mode: build box pushes <server>/<image>:<version>, every server pulls it.
+struct RegistryConfig {
+  std::string server;    // host[:port] ("ghcr.io", "registry.example.com:5000"); empty: SSH mode
+  std::string username;  // empty: no login (a public registry, or engines already logged in)
+  // Name of the secret (environment or .env) holding the password; its value, when set, is in
+  // Config::secrets under this name.
+  std::string password_secret = "PODLIFT_REGISTRY_PASSWORD";
+  // A command run on the build box whose output is the password (cloud CLIs that mint tokens).
+  std::string password_command;
+  std::string fallback = "none";  // "ssh": ship over SSH when the registry cannot be reached
+  bool enabled() const { return !server.empty(); }
+};
+
 struct EnvConfig {
   std::map<std::string, std::string> clear;  // name -> value (not secret)
   std::vector<std::string> secret;           // names; values resolved into `secrets`
@@ -93,6 +113,8 @@ struct Config {
   Millis stop_timeout{10000};   // docker stop -t for the old version
   Millis drain_timeout{30000};  // wait for in-flight requests to the old version
   WatchConfig watch;
+  ShipConfig ship;
+  RegistryConfig registry;
 
   // Secret values by name, resolved from the environment or the .env file. Never print these;
   // Redactor and config printing hide them.
@@ -142,6 +164,8 @@ std::vector<ConfigLine> describe(const Config& config);
 std::optional<Millis> parse_duration(const std::string& text);
 // The webhook secret's value, or "" when it is not set.
 std::string webhook_secret_value(const Config& config);
+// The registry password from registry.password_secret, or "" when it is not set.
+std::string registry_password_value(const Config& config);
 std::string format_duration(Millis d);
 
 // Parses KEY=VALUE lines (comments, blank lines, `export `, single/double quotes). Throws

@@ -8,6 +8,10 @@
 #include <string_view>
 #include <vector>
 
+namespace podlift {
+struct Config;
+}
+
 namespace podlift::config_detail {
 
 // " (did you mean "x"?)" for the candidate closest to `word` by edit distance (at most 2, at most
@@ -28,5 +32,14 @@ std::string in_quotes(std::string_view text);
 
 // `text` with every occurrence of a (non-empty) secret value replaced by "[redacted]".
 std::string redact(std::string text, const std::map<std::string, std::string>& secrets);
+
+// Replaces secret values inside the quoted parts of a message ("got \"...\""), where user values
+// appear; positions and the rest of the text stay intact even for very short secrets.
+std::string redact_quoted(const std::string& message,
+                          const std::map<std::string, std::string>& secrets);
+
+// Registry settings that only make sense together, as "<origin>: <what>" lines. A missing
+// password is a problem only when `require_secrets` (validate and config report it instead).
+std::vector<std::string> registry_problems(const Config& config, bool require_secrets);
 
 }  // namespace podlift::config_detail

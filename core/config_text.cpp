@@ -135,6 +135,31 @@ std::map<std::string, std::string> parse_dotenv(const std::string& text, const s
   return out;
 }
 
+std::string config_detail::redact_quoted(const std::string& message,
+                                         const std::map<std::string, std::string>& secrets) {
+  std::map<std::string, std::string> escaped;  // as in_quotes() writes them
+  for (const auto& [name, value] : secrets) {
+    std::string q = in_quotes(value);
+    escaped[name] = q.substr(1, q.size() - 2);
+  }
+  std::string out;
+  for (size_t i = 0; i < message.size();) {
+    if (message[i] != '"') {
+      out += message[i++];
+      continue;
+    }
+    size_t close = i + 1;
+    while (close < message.size() && message[close] != '"') close += message[close] == '\\' ? 2 : 1;
+    if (close >= message.size()) {
+      out += message.substr(i);
+      break;
+    }
+    out += '"' + redact(message.substr(i + 1, close - i - 1), escaped) + '"';
+    i = close + 1;
+  }
+  return out;
+}
+
 std::string init_template(const std::string& service) {
   std::string name = yaml_scalar(service);
   return R"(# podlift.yml: how `podlift deploy` builds, ships and runs this service.
@@ -225,6 +250,24 @@ drain_timeout: 30s
 #   webhook_secret: PODLIFT_WEBHOOK_SECRET      # the NAME of a secret in the environment or .env
 #   state_dir: /var/lib/podlift
 #   # notify_url: https://chat.example.com/hooks/deploys
+
+# How images reach the servers. Without a registry (the default), over SSH: only the layers a
+# server lacks are sent, gzip'd, straight into `docker load`. trim_layers: false sends the whole
+# image every time; idle_timeout fails a transfer that stalls.
+# ship:
+#   compression_level: 1
+#   idle_timeout: 60s
+#
+# With a registry, the build box pushes <server>/<image>:<version> and every server pulls it.
+# The password never goes in this file: it is the secret named by password_secret (environment
+# or .env), or the output of password_command. fallback: ssh ships over SSH when the registry
+# cannot be reached (never when it refuses the password).
+# registry:
+#   server: ghcr.io
+#   username: you
+#   password_secret: PODLIFT_REGISTRY_PASSWORD
+#   # password_command: aws ecr get-login-password --region eu-west-1
+#   fallback: none
 )";
 }
 

@@ -112,6 +112,8 @@ class Loader {
                   section("watch", {"repo", "branch", "poll_interval", "git_timeout",
                                     "fetch_timeout", "ssh_key", "state_dir", "listen",
                                     "webhook_secret", "notify_url", "max_attempts", "lock_wait"})},
+                 {"ship", section("ship", {"trim_layers", "compression_level", "idle_timeout"})},
+                 {"registry", [this](auto&, auto& v) { registry(v); }},
              });
   }
 
@@ -156,7 +158,8 @@ class Loader {
     static const std::vector<std::string> known_other = {"PODLIFT_CONFIG", "PODLIFT_DOCKER",
                                                          "PODLIFT_E2E_KEEP", "PODLIFT_DEMO_DIR"};
     std::vector<std::string> names = known_other;
-    names.push_back(config_.watch.webhook_secret);  // a secret's name, not a setting
+    names.push_back(config_.watch.webhook_secret);  // secrets' names, not settings
+    names.push_back(config_.registry.password_secret);
     for (const auto& s : settings()) names.push_back(s.env);
     for (char** e = environ; *e; ++e) {
       std::string_view kv(*e);
@@ -194,12 +197,18 @@ class Loader {
     if (config_.origins.find("image") == config_.origins.end() && !config_.service.empty()) {
       config_.image = "podlift/" + config_.service;
     }
-    // The webhook secret is optional: without it the watcher only polls and refuses webhooks.
-    const std::string& name = config_.watch.webhook_secret;
-    if (auto value = environment(name)) {
-      config_.secrets[name] = *value;
-    } else if (auto it = dotenv_.find(name); it != dotenv_.end()) {
-      config_.secrets[name] = it->second;
+    // Optional secrets: without the webhook secret the watcher only polls and refuses webhooks;
+    // without a registry password there is no login (or password_command gives one).
+    for (const std::string& name :
+         {config_.watch.webhook_secret, config_.registry.password_secret}) {
+      if (auto value = environment(name)) {
+        config_.secrets[name] = *value;
+      } else if (auto it = dotenv_.find(name); it != dotenv_.end()) {
+        config_.secrets[name] = it->second;
+      }
+    }
+    for (auto& p : config_detail::registry_problems(config_, options_.require_secrets)) {
+      problems_.push_back(std::move(p));
     }
     // A token in the repository URL (https://user:TOKEN@host/..., https://TOKEN@host/...) is a
     // secret; a bare user name in an ssh URL (ssh://git@host/...) is not.
@@ -217,6 +226,22 @@ class Loader {
         if (!secret.empty()) config_.secrets["watch.repo credentials"] = secret;
       }
     }
+  }
+
+  void registry(const YAML::Node& value) {
+    Handlers handlers;
+    for (const char* key :
+         {"server", "username", "password_secret", "password_command", "fallback"}) {
+      handlers.emplace_back(key, setting(std::string("registry.") + key));
+    }
+    handlers.emplace_back("password", [this](auto& k, auto&) {
+      problem(k.Mark(),
+              "\"registry.password\" would put the password in podlift.yml: put it in the "
+              "environment or .env as " +
+                  config_.registry.password_secret +
+                  " (another name: \"password_secret\"), or use \"password_command\"");
+    });
+    walk_map(value, "registry", handlers);
   }
 
   void problem(const YAML::Mark& mark, const std::string& what) {
@@ -536,33 +561,6 @@ class Loader {
   std::vector<std::string> problems_;
 };
 
-// Replaces secret values inside the quoted parts of a message ("got \"...\""), where user values
-// appear; positions and the rest of the text stay intact even for very short secrets.
-std::string redact_quoted(const std::string& message,
-                          const std::map<std::string, std::string>& secrets) {
-  std::map<std::string, std::string> escaped;  // as in_quotes() writes them
-  for (const auto& [name, value] : secrets) {
-    std::string q = in_quotes(value);
-    escaped[name] = q.substr(1, q.size() - 2);
-  }
-  std::string out;
-  for (size_t i = 0; i < message.size();) {
-    if (message[i] != '"') {
-      out += message[i++];
-      continue;
-    }
-    size_t close = i + 1;
-    while (close < message.size() && message[close] != '"') close += message[close] == '\\' ? 2 : 1;
-    if (close >= message.size()) {
-      out += message.substr(i);
-      break;
-    }
-    out += '"' + config_detail::redact(message.substr(i + 1, close - i - 1), escaped) + '"';
-    i = close + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 Config load_config(const std::string& path, const LoadOptions& options) {
@@ -598,7 +596,7 @@ Config load_config(const std::string& path, const LoadOptions& options) {
     for (const auto& line : loader.problems()) {
       message += (message.empty() ? "" : "\n") + line;
     }
-    throw ConfigError(redact_quoted(message, config.secrets));
+    throw ConfigError(config_detail::redact_quoted(message, config.secrets));
   }
   return config;
 }

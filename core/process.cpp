@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/interrupt.hpp"
 #include "core/quote.hpp"
 #include "core/text.hpp"
 
@@ -105,19 +106,30 @@ int wait_child(pid_t pid) {
 
 class SystemStream : public ProcessStream {
  public:
-  explicit SystemStream(Child c) : c_(c) {
-    // stderr is drained on a poll alongside stdout so a chatty child never blocks.
-  }
+  // stderr is drained on a poll alongside stdout so a chatty child never blocks.
+  SystemStream(Child c, const ProcessOptions& o)
+      : c_(c), idle_(o.idle_timeout), first_(o.first_output_timeout) {}
   ~SystemStream() override {
     if (c_.pid > 0) finish();
   }
   size_t read(char* buf, size_t cap) override {
+    using Clock = std::chrono::steady_clock;
+    const auto bound = started_ ? idle_ : first_;
+    const auto give_up = bound ? Clock::now() + *bound : Clock::time_point::max();
     while (c_.out >= 0) {
+      check_interrupted();
       pollfd fds[2] = {{c_.out, POLLIN, 0}, {c_.err, POLLIN, 0}};
-      int n = ::poll(fds, c_.err >= 0 ? 2 : 1, -1);
+      // Short sleeps, so a signal or the bound is noticed soon.
+      int n = ::poll(fds, c_.err >= 0 ? 2 : 1, 200);
       if (n < 0) {
         if (errno == EINTR) continue;
         throw Error(std::string("poll: ") + std::strerror(errno));
+      }
+      if (n == 0) {
+        if (Clock::now() < give_up) continue;
+        finish();
+        throw Error("no output for " + format_ms(*bound) +
+                    (started_ ? "" : " (before its first byte)"));
       }
       if (c_.err >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
         char tmp[4096];
@@ -130,7 +142,10 @@ class SystemStream : public ProcessStream {
       }
       if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
         ssize_t r = ::read(c_.out, buf, cap);
-        if (r > 0) return static_cast<size_t>(r);
+        if (r > 0) {
+          started_ = true;
+          return static_cast<size_t>(r);
+        }
         if (r < 0 && errno == EINTR) continue;
         close_fd(c_.out);
         return 0;
@@ -162,7 +177,13 @@ class SystemStream : public ProcessStream {
   }
 
  private:
+  static std::string format_ms(std::chrono::milliseconds d) {
+    return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + "s"
+                                 : std::to_string(d.count()) + "ms";
+  }
   Child c_;
+  std::optional<std::chrono::milliseconds> idle_, first_;
+  bool started_ = false;
   std::string err_;
 };
 
@@ -240,7 +261,7 @@ std::unique_ptr<ProcessStream> SystemProcessRunner::stream(const std::vector<std
                                                            const ProcessOptions& options) {
   auto child = spawn(argv, options, false);
   if (!child) throw Error(child.error());
-  return std::make_unique<SystemStream>(*child);
+  return std::make_unique<SystemStream>(*child, options);
 }
 
 std::string run_local_checked(ProcessRunner& runner, const std::vector<std::string>& argv,

@@ -23,6 +23,11 @@ struct ProcessOptions {
   std::function<void(std::string_view)> on_stdout;  // streaming sink; else captured
   std::function<void(std::string_view)> on_stderr;
   std::optional<std::chrono::milliseconds> timeout;  // killed (SIGKILL) when exceeded
+  // stream() only: once output has begun, a read that waits this long for more throws Error
+  // (the process is killed). Before the first byte, first_output_timeout applies instead (a
+  // producer may work silently first, as `docker save` stages a whole image).
+  std::optional<std::chrono::milliseconds> idle_timeout;
+  std::optional<std::chrono::milliseconds> first_output_timeout;
 };
 
 struct ProcessResult {
@@ -35,7 +40,9 @@ struct ProcessResult {
 class ProcessStream {
  public:
   virtual ~ProcessStream() = default;
-  // Reads up to cap bytes of stdout; 0 at end of output. Throws Error on read failure.
+  // Reads up to cap bytes of stdout; 0 at end of output. Throws Error on read failure, when
+  // ProcessOptions::idle_timeout / first_output_timeout pass without output, or (through
+  // check_interrupted) on SIGINT/SIGTERM.
   virtual size_t read(char* buf, size_t cap) = 0;
   // Waits for exit (killing the process if its output was not read to the end) and returns the
   // exit status with captured stderr.

@@ -5,11 +5,13 @@
 
 #include "core/interrupt.hpp"
 #include "core/quote.hpp"
+#include "core/text.hpp"
 #include "deployer/docker.hpp"
 #include "deployer/drain.hpp"
 #include "deployer/health.hpp"
 #include "deployer/lock.hpp"
 #include "deployer/nginx.hpp"
+#include "deployer/registry.hpp"
 #include "deployer/ship.hpp"
 #include "deployer/ssh.hpp"
 
@@ -19,15 +21,6 @@ namespace {
 std::string fmt_ms(std::chrono::milliseconds ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ms.count()) / 1000.0);
-  return buf;
-}
-std::string fmt_bytes(std::uint64_t b) {
-  char buf[32];
-  if (b >= 1024 * 1024) {
-    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1024.0 * 1024.0));
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(b) / 1024.0);
-  }
   return buf;
 }
 std::string indent(const std::string& text, const std::string& pad) {
@@ -102,6 +95,20 @@ DeploySummary Deployer::deploy(const DeployOptions& options) {
   });
 
   auto remotes = connect_all(servers, sum);
+  // A registry that refuses the password stops us here, before the lock or a build.
+  std::unique_ptr<Registry> registry;
+  if (config_.registry.enabled()) {
+    registry = std::make_unique<Registry>(config_, runner_);
+    timed("login", [&] {
+      try {
+        registry->login();
+      } catch (const RegistryUnreachable& e) {
+        if (config_.registry.fallback != "ssh") throw;
+        say_("warning: " + std::string(e.what()) + "; shipping over SSH (registry.fallback: ssh)");
+        registry.reset();
+      }
+    });
+  }
   DeployLock lock(*remotes[0], config_.service, clock_,
                   [&](const std::string& m) { say_("warning: " + m); });
   timed("lock", [&] {
@@ -121,25 +128,7 @@ DeploySummary Deployer::deploy(const DeployOptions& options) {
 
   check_interrupted();
   sum.servers.resize(servers.size());
-  timed("ship", [&] {
-    for (size_t i = 0; i < servers.size(); ++i) {
-      auto& out = sum.servers[i];
-      out.server = remotes[i]->name();
-      std::uint64_t last_mb = 0;
-      auto r = ship_image(runner_, *remotes[i], image, [&](std::uint64_t bytes) {
-        // A line per 50 MiB keeps logs readable when stderr is not a terminal.
-        if (bytes / (50ull << 20) != last_mb) {
-          last_mb = bytes / (50ull << 20);
-          say_("shipping to " + out.server + ": " + fmt_bytes(bytes));
-        }
-      });
-      out.already_present = r.already_present;
-      out.shipped_bytes = r.bytes;
-      say_(r.already_present
-               ? out.server + " already has " + image
-               : "shipped " + fmt_bytes(r.bytes) + " to " + out.server + " in " + fmt_ms(r.took));
-    }
-  });
+  timed("ship", [&] { ship_all(remotes, image, registry.get(), sum); });
 
   roll_out(
       remotes, servers, [&](size_t) { return image; }, sum);
@@ -184,14 +173,43 @@ std::string Deployer::plan(const DeployOptions& options) {
   std::string out;
   out += "Plan: deploy " + config_.service + " " + short_version(v.id) +
          " (dry run: nothing is built, shipped or changed)\n\n";
-  out += "on the build box:\n  $ " + shell_join(build_command(config_, v)) + "\n\n";
+  out += "on the build box:\n  $ " + shell_join(build_command(config_, v)) + "\n";
+  const RegistryConfig& reg = config_.registry;
+  if (reg.enabled()) {
+    if (!reg.username.empty()) {
+      out += "  $ " +
+             shell_join({local_docker(), "--config", "$PRIVATE_DIR", "login", "--username",
+                         reg.username, "--password-stdin", reg.server}) +
+             "\n      # password on stdin, from " +
+             (registry_password_value(config_).empty() ? "registry.password_command"
+                                                       : reg.password_secret) +
+             "; $PRIVATE_DIR is removed afterwards\n";
+    }
+    out += "  $ " + shell_join({local_docker(), "push", image}) +
+           "   # only if a server lacks the image\n";
+  }
+  out += "\n";
   const std::string name = config_.service + "-" + v.id.substr(0, 12) + "-XXXX";
   const std::string env_path = env_file_path(config_.service, name);
   for (const auto& s : servers) {
     out += "on " + server_label(s) + " (one SSH connection):\n";
     out += "  $ docker image inspect " + shell_quote(image) + "   # skip shipping if present\n";
-    out += "  $ docker load --quiet   # stdin: " + shell_join({local_docker(), "save", image}) +
-           " from the build box\n";
+    if (reg.enabled()) {
+      out += "  $ " + shell_join(remote_pull_argv(reg.username, reg.server, image)) +
+             "\n      # login (password on stdin) and pull with a private docker config, "
+             "removed afterwards" +
+             (reg.fallback == "ssh" ? "; over SSH instead if the registry cannot be reached" : "") +
+             "\n";
+    } else {
+      out += "  $ " + shell_join(server_layers_argv()) + "   # the layers the server has\n";
+      out += "  $ docker load --quiet   # stdin: " + shell_join({local_docker(), "save", image}) +
+             " from the build box" +
+             (config_.ship.trim_layers ? ", layers the server has sent empty" : "") +
+             (config_.ship.compression_level > 0
+                  ? ", gzip level " + std::to_string(config_.ship.compression_level)
+                  : "") +
+             "\n";
+    }
     out += "  write " + env_path + " (mode 600):\n" +
            indent(env_file_contents(config_, v.id, true), "      ");
     // Ports are chosen on the server at deploy time; the plan names them.
@@ -235,6 +253,20 @@ std::string format_summary(const DeploySummary& sum) {
       out += " (was " + short_version(s.rollout.previous_version) + ")";
     }
     out += "\n";
+    if (s.already_present) {
+      out += "    image already there: nothing shipped\n";
+    } else if (s.shipped_by == "registry") {
+      out += "    image pulled from the registry\n";
+    } else if (s.shipped_by == "ssh") {
+      out += "    shipped " + format_bytes(s.shipped_bytes) + " over SSH";
+      if (s.fell_back) {
+        out += " (the whole image: the server refused it without its lower layers)";
+      } else if (s.layers > 0) {
+        out += " (" + std::to_string(s.layers_skipped) + " of " + std::to_string(s.layers) +
+               " layers were already there)";
+      }
+      out += "\n";
+    }
   }
   out += "  steps:";
   for (const auto& st : sum.steps) out += " " + st.step + " " + fmt_ms(st.took) + ",";

@@ -18,6 +18,9 @@
 
 namespace podlift {
 
+class LocalImage;
+class Registry;
+
 using Connector = std::function<std::unique_ptr<RemoteExecutor>(const ServerConfig&)>;
 
 // The real connector: libssh with config.ssh settings and the server's own user/port/key.
@@ -52,8 +55,12 @@ struct ServerSummary {
   std::string server;  // user@host:port
   std::string url;
   RolloutResult rollout;
-  std::uint64_t shipped_bytes = 0;
+  std::string shipped_by;           // "ssh" or "registry"
+  std::uint64_t shipped_bytes = 0;  // SSH mode: bytes sent on the channel
   bool already_present = false;
+  size_t layers = 0;          // SSH mode: layers of the image,
+  size_t layers_skipped = 0;  // of which the server had these
+  bool fell_back = false;     // the trimmed stream was refused; the whole image went
 };
 
 struct DeploySummary {
@@ -86,6 +93,11 @@ class Deployer {
  private:
   std::vector<std::unique_ptr<RemoteExecutor>> connect_all(const std::vector<ServerConfig>& servers,
                                                            DeploySummary& sum);
+  // Gets `image` onto every server: through the registry (registry mode, with its fallback to
+  // SSH when configured) or over SSH. `registry` is null in SSH mode. (deploy_ship.cpp)
+  void ship_all(std::vector<std::unique_ptr<RemoteExecutor>>& remotes, const std::string& image,
+                Registry* registry, DeploySummary& sum);
+  void ship_over_ssh(RemoteExecutor& remote, LocalImage& image, ServerSummary& out);
   void roll_out(std::vector<std::unique_ptr<RemoteExecutor>>& remotes,
                 const std::vector<ServerConfig>& servers,
                 const std::function<std::string(size_t)>& image_for, DeploySummary& sum);

@@ -17,7 +17,9 @@ std::string local_docker() {
 }
 
 std::string image_ref(const Config& config, const std::string& version_id) {
-  return config.image + ":" + version_id;
+  const std::string name =
+      config.registry.enabled() ? config.registry.server + "/" + config.image : config.image;
+  return name + ":" + version_id;
 }
 
 namespace {

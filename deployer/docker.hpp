@@ -16,6 +16,7 @@ namespace podlift {
 // client, see docs), else "docker" from PATH.
 std::string local_docker();
 
+// <image>:<version>, or <registry.server>/<image>:<version> in registry mode.
 std::string image_ref(const Config& config, const std::string& version_id);
 
 // bash -o pipefail -c "git archive ... | docker build ... -": the committed tree as the context.

@@ -33,8 +33,13 @@ struct RemoteCommand {
   OutputSink on_stderr;
   // Overall bound for this command; nullopt = the executor's default (ssh.command_timeout).
   std::optional<std::chrono::milliseconds> timeout;
-  // Bound on silence in both directions for streaming transfers; nullopt = none.
+  // Bound on silence in both directions for streaming transfers; nullopt = none. With a
+  // stdin_source it applies only until all input has been sent: then the command may work
+  // silently (docker load applying layers), bounded by finish_timeout.
   std::optional<std::chrono::milliseconds> idle_timeout;
+  // With a stdin_source: bound on the wait for the command to end once its input ended;
+  // nullopt = only `timeout`.
+  std::optional<std::chrono::milliseconds> finish_timeout;
 };
 
 class RemoteExecutor {

@@ -246,7 +246,12 @@ class CommandRun {
   Failure expired() const {
     const auto now = Clock::now();
     if (now >= deadline_) return fail(label_ + " timed out after " + format_duration(limit_));
-    if (cmd_.idle_timeout && now - last_activity_ >= *cmd_.idle_timeout) {
+    if (input_ended()) {
+      if (cmd_.finish_timeout && now - eof_time_ >= *cmd_.finish_timeout) {
+        return fail(label_ + " did not finish within " + format_duration(*cmd_.finish_timeout) +
+                    " after its input ended");
+      }
+    } else if (cmd_.idle_timeout && now - last_activity_ >= *cmd_.idle_timeout) {
       return fail(label_ + " timed out after " + format_duration(*cmd_.idle_timeout) +
                   " without any data moving");
     }
@@ -256,13 +261,24 @@ class CommandRun {
   milliseconds remaining() const {
     const auto now = Clock::now();
     auto left = std::chrono::duration_cast<milliseconds>(deadline_ - now);
-    if (cmd_.idle_timeout) {
+    if (input_ended()) {
+      if (cmd_.finish_timeout) {
+        left = std::min(
+            left, std::chrono::duration_cast<milliseconds>(eof_time_ + *cmd_.finish_timeout - now));
+      }
+    } else if (cmd_.idle_timeout) {
       left = std::min(left, std::chrono::duration_cast<milliseconds>(last_activity_ +
                                                                      *cmd_.idle_timeout - now));
     }
     return std::max(left, milliseconds(1));
   }
   void bound_next_call() const { set_timeout(s_, remaining()); }
+  // Streamed input has all been sent (or the command stopped reading it).
+  bool input_ended() const { return cmd_.stdin_source && eof_sent_; }
+  void end_input() {
+    eof_sent_ = true;
+    eof_time_ = Clock::now();
+  }
   // A transport failure, unless the real cause is that time ran out.
   Result<RemoteResult> transport_failure(const std::string& doing) const {
     if (auto t = expired()) return std::move(*t);
@@ -289,6 +305,7 @@ class CommandRun {
   milliseconds limit_;
   Clock::time_point deadline_;
   Clock::time_point last_activity_;
+  Clock::time_point eof_time_;
   RemoteResult result_;
   std::vector<char> read_buf_ = std::vector<char>(kChunk);
   std::vector<char> stdin_buf_;
@@ -328,6 +345,9 @@ CommandRun::Failure CommandRun::feed_stdin(ssh_channel ch, bool& progress) {
   if (eof_sent_) return std::nullopt;
   if (todo_.empty() && !source_done_) {
     const size_t n = cmd_.stdin_source(stdin_buf_.data(), stdin_buf_.size());
+    // The source may have worked a long while (staging, skipping data locally): its output is
+    // movement, and the idle bound restarts from here.
+    last_activity_ = Clock::now();
     if (n == 0) {
       source_done_ = true;
     } else {
@@ -345,7 +365,7 @@ CommandRun::Failure CommandRun::feed_stdin(ssh_channel ch, bool& progress) {
       // The command exited or closed its end: drop the rest of the input, as a pipe would.
       todo_ = {};
       source_done_ = true;
-      eof_sent_ = true;
+      end_input();
       return std::nullopt;
     }
     if (written > 0) {
@@ -360,7 +380,7 @@ CommandRun::Failure CommandRun::feed_stdin(ssh_channel ch, bool& progress) {
     if (ssh_channel_send_eof(ch) != SSH_OK && ssh_is_connected(s_) == 0) {
       return transport_failure("sending end of input");
     }
-    eof_sent_ = true;
+    end_input();
     progress = true;
   }
   return std::nullopt;

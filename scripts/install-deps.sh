@@ -6,9 +6,10 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential cmake pkg-config git ca-certificates curl
   libgit2-dev libssh-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libssl-dev
-  libcpp-httplib-dev libcli11-dev libgtest-dev googletest
+  libcpp-httplib-dev libcli11-dev libgtest-dev googletest zlib1g-dev
   libsystemd-dev systemd
-  docker.io debootstrap openssh-client openssh-server nginx wrk hey iproute2 clang-format
+  docker.io docker-registry apache2-utils openssl debootstrap openssh-client openssh-server nginx
+  wrk hey iproute2 clang-format
   chromium
 )
 missing=()

@@ -472,7 +472,7 @@ TEST_F(ConfigTest, ProcessEnvironmentIsUsedWhenNoMapIsGiven) {
 
 TEST(Settings, TableNamesEnvironmentVariables) {
   const auto& table = settings();
-  ASSERT_EQ(table.size(), 30u);
+  ASSERT_EQ(table.size(), 38u);
   EXPECT_EQ(table.front().key, "service");
   EXPECT_EQ(table.front().env, "PODLIFT_SERVICE");
   bool found = false;
