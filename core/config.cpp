@@ -84,10 +84,12 @@ std::vector<std::string> registry_problems(const Config& config, bool require_se
   std::vector<std::string> out;
   const RegistryConfig& r = config.registry;
   auto at = [&](const std::string& key) { return config.origin_of(key).text + ": "; };
+  auto secret = config.secrets.find(r.password_secret);
   const bool has_password =
-      config.secrets.count(r.password_secret) > 0 || !r.password_command.empty();
+      (secret != config.secrets.end() && !secret->second.empty()) || !r.password_command.empty();
   if (!r.enabled()) {
-    for (const char* key : {"registry.username", "registry.password_command"}) {
+    for (const char* key : {"registry.username", "registry.password_command",
+                            "registry.password_secret", "registry.fallback"}) {
       if (config.origins.count(key))
         out.push_back(at(key) + in_quotes(key) + " needs \"registry.server\"");
     }
@@ -299,10 +301,15 @@ std::string check_registry_string(std::string_view key, const std::string& value
     return bad ? "must be a user name without whitespace" : "";
   }
   if (key == "password_secret") {
-    return config_detail::is_env_name(value)
-               ? ""
-               : "must be the name of a secret in the environment or .env (letters, digits and "
-                 "'_'), not the password itself";
+    // Upper case only: a token pasted here (ghp_..., glpat-...) is refused, not looked up and
+    // printed as "not set".
+    bool upper = config_detail::is_env_name(value) &&
+                 std::none_of(value.begin(), value.end(),
+                              [](char c) { return std::islower(static_cast<unsigned char>(c)); });
+    return upper ? ""
+                 : "must be the NAME of a variable in the environment or .env, in upper case "
+                   "like PODLIFT_REGISTRY_PASSWORD, not the password itself (the value is not "
+                   "shown)";
   }
   if (key == "password_command") {
     return value.find('\n') == std::string::npos ? "" : "must be one line";
@@ -373,7 +380,12 @@ void assign(T& field, std::string_view key, const std::string& text) {
   std::string name(key);
   if constexpr (std::is_same_v<T, std::string>) {
     std::string why = check_string(key, text);
-    if (!why.empty()) throw ConfigError(in_quotes(name) + " " + why + ", got " + in_quotes(text));
+    // A secret's name that is not a name may well be the secret itself: never echo it.
+    const bool names_a_secret = key == "registry.password_secret" || key == "watch.webhook_secret";
+    if (!why.empty()) {
+      throw ConfigError(in_quotes(name) + " " + why +
+                        (names_a_secret ? "" : ", got " + in_quotes(text)));
+    }
     field = text;
   } else if constexpr (std::is_same_v<T, bool>) {
     std::string t;

@@ -255,13 +255,15 @@ drain_timeout: 30s
 # server lacks are sent, gzip'd, straight into `docker load`. trim_layers: false sends the whole
 # image every time; idle_timeout fails a transfer that stalls.
 # ship:
+#   trim_layers: true
 #   compression_level: 1
 #   idle_timeout: 60s
 #
-# With a registry, the build box pushes <server>/<image>:<version> and every server pulls it.
-# The password never goes in this file: it is the secret named by password_secret (environment
-# or .env), or the output of password_command. fallback: ssh ships over SSH when the registry
-# cannot be reached (never when it refuses the password).
+# With a registry, the build box pushes <server>/<image>:<version> and every server pulls it
+# (set image: to a name you own there, e.g. you/app). The password never goes in this file: it
+# is the secret named by password_secret (environment or .env), or else the output of
+# password_command. fallback: ssh ships over SSH when the registry cannot be reached (never when
+# it refuses the password). See docs/shipping.md.
 # registry:
 #   server: ghcr.io
 #   username: you

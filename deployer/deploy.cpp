@@ -181,8 +181,9 @@ std::string Deployer::plan(const DeployOptions& options) {
              shell_join({local_docker(), "--config", "$PRIVATE_DIR", "login", "--username",
                          reg.username, "--password-stdin", reg.server}) +
              "\n      # password on stdin, from " +
-             (registry_password_value(config_).empty() ? "registry.password_command"
-                                                       : reg.password_secret) +
+             (!registry_password_value(config_).empty() ? reg.password_secret
+              : reg.password_command.empty()            ? reg.password_secret + " (not set!)"
+                                             : std::string("registry.password_command")) +
              "; $PRIVATE_DIR is removed afterwards\n";
     }
     out += "  $ " + shell_join({local_docker(), "push", image}) +

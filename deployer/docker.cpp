@@ -17,8 +17,11 @@ std::string local_docker() {
 }
 
 std::string image_ref(const Config& config, const std::string& version_id) {
+  // `image: ghcr.io/me/web` with `server: ghcr.io` means the same as `image: me/web`.
+  const std::string& server = config.registry.server;
+  const bool prefixed = config.image.rfind(server + "/", 0) == 0;
   const std::string name =
-      config.registry.enabled() ? config.registry.server + "/" + config.image : config.image;
+      config.registry.enabled() && !prefixed ? server + "/" + config.image : config.image;
   return name + ":" + version_id;
 }
 

@@ -16,7 +16,8 @@ namespace podlift {
 // client, see docs), else "docker" from PATH.
 std::string local_docker();
 
-// <image>:<version>, or <registry.server>/<image>:<version> in registry mode.
+// <image>:<version>, or <registry.server>/<image>:<version> in registry mode (an image that
+// already starts with "<registry.server>/" is not prefixed twice).
 std::string image_ref(const Config& config, const std::string& version_id);
 
 // bash -o pipefail -c "git archive ... | docker build ... -": the committed tree as the context.

@@ -41,12 +41,20 @@ std::string podlift_bin() {
 }
 
 std::string work_dir() {
-  static const std::string dir = [] {
-    std::string tmpl = (fs::temp_directory_path() / "podlift-e2e.XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    return tmpl;
-  }();
-  return dir;
+  // Removed when the suite's process ends, unless PODLIFT_E2E_KEEP is set.
+  struct Dir {
+    std::string path;
+    Dir() {
+      path = (fs::temp_directory_path() / "podlift-e2e.XXXXXX").string();
+      if (!mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed");
+    }
+    ~Dir() {
+      std::error_code ec;
+      if (!std::getenv("PODLIFT_E2E_KEEP")) fs::remove_all(path, ec);
+    }
+  };
+  static const Dir dir;
+  return dir.path;
 }
 
 std::string ssh_key() {

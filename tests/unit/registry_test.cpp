@@ -258,6 +258,37 @@ TEST(RegistryConfig, AHostDockerWouldTakeForAHubUserIsRefused) {
   EXPECT_EQ(TempConfig(kBase + "registry:\n  server: myreg:5000\n").error(), "");
 }
 
+TEST(RegistryConfig, ATokenPastedAsTheSecretNameIsRefusedAndNeverEchoed) {
+  for (std::string token : {"ghp_R3alT0kenV4lue9876", "p@ss w0rd!"}) {
+    std::string err = TempConfig(kBase +
+                                 "registry:\n  server: ghcr.io\n  username: me\n"
+                                 "  password_secret: \"" +
+                                 token + "\"\n")
+                          .error();
+    EXPECT_NE(err.find("must be the NAME of a variable"), std::string::npos) << err;
+    EXPECT_EQ(err.find(token), std::string::npos) << err;
+  }
+}
+
+TEST(RegistryConfig, AnEmptyPasswordIsNoPassword) {
+  EXPECT_NE(TempConfig(kBase + "registry:\n  server: ghcr.io\n  username: me\n",
+                       "PODLIFT_REGISTRY_PASSWORD=\n")
+                .error()
+                .find("has no password"),
+            std::string::npos);
+  EXPECT_NE(TempConfig(kBase + "registry:\n  fallback: ssh\n")
+                .error()
+                .find("\"registry.fallback\" needs \"registry.server\""),
+            std::string::npos);
+}
+
+TEST(RegistryNames, AnImageThatNamesTheRegistryIsNotPrefixedTwice) {
+  Config c = registry_config();
+  c.registry.server = "ghcr.io";
+  c.image = "ghcr.io/me/web";
+  EXPECT_EQ(image_ref(c, "abc"), "ghcr.io/me/web:abc");
+}
+
 TEST(RegistryConfig, AMissingPasswordIsReportedNotFatalForValidate) {
   TempConfig t(kBase + "registry:\n  server: ghcr.io\n  username: me\n");
   std::map<std::string, std::string> env;
