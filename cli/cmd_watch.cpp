@@ -7,6 +7,7 @@
 #include "cli/context.hpp"
 #include "cli/table.hpp"
 #include "cli/watch_service.hpp"
+#include "core/text.hpp"
 #include "deployer/lock.hpp"
 #include "watcher/git_source.hpp"
 #include "watcher/state.hpp"
@@ -21,22 +22,6 @@ long long now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string utc(long long ms) {
-  if (ms <= 0) return "-";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string secs(long long ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000.0);
-  return buf;
 }
 
 // The state of an existing watcher: an error when none has run here with this config.
@@ -66,13 +51,14 @@ void status(Context& ctx, bool as_json) {
   ctx.say("watcher of " + config.service + ", branch " + config.watch.branch + " (" + store.dir() +
           ")");
   ctx.say("  state:         " +
-          (state.paused ? "paused by " + state.paused_by + " since " + utc(state.paused_at_ms) +
-                              (state.paused_note.empty() ? "" : ": " + state.paused_note)
-                        : std::string("watching")));
+          (state.paused
+               ? "paused by " + state.paused_by + " since " + format_utc(state.paused_at_ms) +
+                     (state.paused_note.empty() ? "" : ": " + state.paused_note)
+               : std::string("watching")));
   ctx.say("  branch tip:    " +
           (state.branch_missing ? std::string("the branch is missing on the remote")
                                 : state.last_seen.substr(0, 12)) +
-          " (polled " + utc(state.last_poll_ms) + ")" +
+          " (polled " + format_utc(state.last_poll_ms) + ")" +
           (state.last_poll_error.empty() ? "" : "\n  poll error:    " + state.last_poll_error));
   ctx.say("  deployed tip:  " +
           (state.deployed_tip.empty() ? "-" : state.deployed_tip.substr(0, 12)));
@@ -86,7 +72,7 @@ void status(Context& ctx, bool as_json) {
   for (const auto& r : history) {
     if (r.result == "running") {
       ctx.say("  running:       " + r.sha.substr(0, 12) + " (" + r.trigger + "), step " + r.step +
-              " since " + utc(r.started_ms));
+              " since " + format_utc(r.started_ms));
     }
   }
   Table t({"#", "STARTED", "TRIGGER", "VERSION", "RESULT", "TOOK", "STEPS"});
@@ -94,10 +80,11 @@ void status(Context& ctx, bool as_json) {
   for (size_t i = history.size(); i-- > from;) {
     const auto& r = history[i];
     std::string steps;
-    for (const auto& s : r.steps) steps += (steps.empty() ? "" : " ") + s.step + "=" + secs(s.ms);
-    t.add({std::to_string(r.id), utc(r.started_ms), r.trigger,
+    for (const auto& s : r.steps)
+      steps += (steps.empty() ? "" : " ") + s.step + "=" + format_seconds(s.ms, 1);
+    t.add({std::to_string(r.id), format_utc(r.started_ms), r.trigger,
            r.sha.substr(0, 12) + (r.forced ? " (forced)" : ""), r.result,
-           r.ended_ms ? secs(r.total_ms()) : "-", steps});
+           r.ended_ms ? format_seconds(r.total_ms(), 1) : "-", steps});
   }
   ctx.say("last deploys:");
   std::cout << t.render();

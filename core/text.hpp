@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 namespace podlift {
@@ -37,6 +38,26 @@ inline std::string format_bytes(std::uint64_t b) {
   } else {
     std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
   }
+  return buf;
+}
+
+// Milliseconds as seconds with `decimals` places: "1.25s".
+inline std::string format_seconds(long long ms, int decimals = 2) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*fs", decimals, static_cast<double>(ms) / 1000.0);
+  return buf;
+}
+
+// Epoch milliseconds as UTC, "2026-12-03T22:46:55Z" (`sep` between date and time); "-" for 0.
+inline std::string format_utc(long long epoch_ms, char sep = 'T') {
+  if (epoch_ms <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  const char fmt[] = {'%', 'Y', '-', '%', 'm', '-', '%', 'd', sep, '%',
+                      'H', ':', '%', 'M', ':', '%', 'S', 'Z', '\0'};
+  std::strftime(buf, sizeof buf, fmt, &tm);
   return buf;
 }
 

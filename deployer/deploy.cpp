@@ -18,11 +18,6 @@
 namespace podlift {
 
 namespace {
-std::string fmt_ms(std::chrono::milliseconds ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ms.count()) / 1000.0);
-  return buf;
-}
 std::string indent(const std::string& text, const std::string& pad) {
   std::string out;
   std::stringstream ss(text);
@@ -270,15 +265,16 @@ std::string format_summary(const DeploySummary& sum) {
     }
   }
   out += "  steps:";
-  for (const auto& st : sum.steps) out += " " + st.step + " " + fmt_ms(st.took) + ",";
+  for (const auto& st : sum.steps)
+    out += " " + st.step + " " + format_seconds(st.took.count()) + ",";
   for (const auto& s : sum.servers) {
     for (const auto& st : s.rollout.steps) {
-      out += " " + st.step + " " + fmt_ms(st.took) + ",";
+      out += " " + st.step + " " + format_seconds(st.took.count()) + ",";
       total += st.took;
     }
   }
   out.pop_back();
-  out += "\n  total: " + fmt_ms(total) + "\n";
+  out += "\n  total: " + format_seconds(total.count()) + "\n";
   return out;
 }
 

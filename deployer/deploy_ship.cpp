@@ -16,12 +16,6 @@ std::string rate(std::uint64_t bytes, std::chrono::milliseconds took) {
   return format_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / s)) + "/s";
 }
 
-std::string seconds(std::chrono::milliseconds ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ms.count()) / 1000.0);
-  return buf;
-}
-
 }  // namespace
 
 void Deployer::ship_over_ssh(RemoteExecutor& remote, LocalImage& image, ServerSummary& out) {
@@ -54,7 +48,7 @@ void Deployer::ship_over_ssh(RemoteExecutor& remote, LocalImage& image, ServerSu
     return;
   }
   std::string what = "shipped " + format_bytes(r.bytes) + " to " + out.server + " in " +
-                     seconds(r.took) + " (" + rate(r.bytes, r.took) + ")";
+                     format_seconds(r.took.count()) + " (" + rate(r.bytes, r.took) + ")";
   if (r.layers_skipped > 0) {
     what += "; " + std::to_string(r.layers_skipped) + " of " + std::to_string(r.layers) +
             " layers were already there (" + format_bytes(r.bytes_skipped) + " not sent)";

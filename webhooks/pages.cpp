@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/redact.hpp"
+#include "core/text.hpp"
 #include "webhooks/server.hpp"
 
 namespace podlift::webhooks {
@@ -59,22 +60,6 @@ std::string html(const std::string& text) {
     }
   }
   return out;
-}
-
-std::string utc(long long ms) {
-  if (ms <= 0) return "-";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string seconds(long long ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000.0);
-  return buf;
 }
 
 std::string short_sha(const std::string& sha) {
@@ -180,7 +165,7 @@ std::string Server::status_html() {
   o += "<tr><th>branch tip</th><td id=\"tip\"><code>" +
        html(state.branch_missing ? "branch missing on the remote" : short_sha(state.last_seen)) +
        "</code></td></tr>";
-  o += "<tr><th>last poll</th><td>" + html(utc(state.last_poll_ms)) +
+  o += "<tr><th>last poll</th><td>" + html(format_utc(state.last_poll_ms, ' ')) +
        (state.last_poll_error.empty()
             ? ""
             : " <span class=\"failure\">" + html(state.last_poll_error) + "</span>") +
@@ -203,7 +188,8 @@ std::string Server::status_html() {
   if (snap.running) {
     o += "<span class=\"running\">deploying <code>" + html(short_sha(snap.running->sha)) +
          "</code> (" + html(snap.running->trigger) + "): step <b id=\"step\">" +
-         html(snap.running->step) + "</b> since " + html(utc(snap.running->started_ms)) + "</span>";
+         html(snap.running->step) + "</b> since " +
+         html(format_utc(snap.running->started_ms, ' ')) + "</span>";
   } else {
     o += "idle";
   }
@@ -214,13 +200,14 @@ std::string Server::status_html() {
     const auto& r = *it;
     std::string steps;
     for (const auto& s : r.steps)
-      steps += (steps.empty() ? "" : ", ") + s.step + " " + seconds(s.ms);
+      steps += (steps.empty() ? "" : ", ") + s.step + " " + format_seconds(s.ms, 1);
     o += "<tr class=\"deploy\"><td>" + std::to_string(r.id) + "</td><td>" +
-         html(utc(r.started_ms)) + "</td><td>" + html(r.trigger) + "</td><td><code>" +
+         html(format_utc(r.started_ms, ' ')) + "</td><td>" + html(r.trigger) + "</td><td><code>" +
          html(short_sha(r.sha)) + "</code>" + (r.forced ? " (force-push)" : "") +
          "</td><td class=\"" + html(r.result) + "\">" + html(r.result) +
          (r.error.empty() ? "" : ": " + html(r.error)) + "</td><td>" +
-         (r.ended_ms ? seconds(r.total_ms()) : "-") + "</td><td>" + html(steps) + "</td></tr>\n";
+         (r.ended_ms ? format_seconds(r.total_ms(), 1) : "-") + "</td><td>" + html(steps) +
+         "</td></tr>\n";
   }
   o += "</table>\n</body></html>\n";
   return redact(o);
