@@ -92,6 +92,15 @@ Verdict for_ref(const std::string& ref, const std::string& branch) {
   return ignored("ref " + ref + " is not the watched branch " + branch);
 }
 
+// A push payload with a top-level "ref" (GitHub, GitLab, Gitea/Forgejo), judged by for_ref.
+Verdict for_payload_ref(const Delivery& d, const std::string& branch) {
+  std::string why;
+  auto j = payload(d, why);
+  if (!j) return malformed(why);
+  if (!j->contains("ref") || !(*j)["ref"].is_string()) return malformed("push without \"ref\"");
+  return for_ref((*j)["ref"], branch);
+}
+
 Verdict github(const Delivery& d, const std::string& secret, const std::string& branch) {
   std::string sig = header(d, "x-hub-signature-256");
   if (sig.empty()) return unauthorized("missing X-Hub-Signature-256 header");
@@ -102,11 +111,7 @@ Verdict github(const Delivery& d, const std::string& secret, const std::string& 
     return event.empty() ? malformed("missing X-GitHub-Event header")
                          : ignored("event \"" + event + "\" is not a push");
   }
-  std::string why;
-  auto j = payload(d, why);
-  if (!j) return malformed(why);
-  if (!j->contains("ref") || !(*j)["ref"].is_string()) return malformed("push without \"ref\"");
-  return for_ref((*j)["ref"], branch);
+  return for_payload_ref(d, branch);
 }
 
 Verdict gitlab(const Delivery& d, const std::string& secret, const std::string& branch) {
@@ -119,11 +124,7 @@ Verdict gitlab(const Delivery& d, const std::string& secret, const std::string& 
     return event.empty() ? malformed("missing X-Gitlab-Event header")
                          : ignored("event \"" + event + "\" is not a push");
   }
-  std::string why;
-  auto j = payload(d, why);
-  if (!j) return malformed(why);
-  if (!j->contains("ref") || !(*j)["ref"].is_string()) return malformed("push without \"ref\"");
-  return for_ref((*j)["ref"], branch);
+  return for_payload_ref(d, branch);
 }
 
 Verdict gitea(const Delivery& d, const std::string& secret, const std::string& branch) {
@@ -139,11 +140,7 @@ Verdict gitea(const Delivery& d, const std::string& secret, const std::string& b
     return event.empty() ? malformed("missing X-Gitea-Event header")
                          : ignored("event \"" + event + "\" is not a push");
   }
-  std::string why;
-  auto j = payload(d, why);
-  if (!j) return malformed(why);
-  if (!j->contains("ref") || !(*j)["ref"].is_string()) return malformed("push without \"ref\"");
-  return for_ref((*j)["ref"], branch);
+  return for_payload_ref(d, branch);
 }
 
 Verdict bitbucket(const Delivery& d, const std::string& secret, const std::string& branch) {
